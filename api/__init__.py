@@ -1,0 +1,1 @@
+"""FastAPI service and web pages (arrives with the API issue)."""

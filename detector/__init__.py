@@ -1,0 +1,1 @@
+"""Finds new structures that appear inside zones and stay; model backends."""

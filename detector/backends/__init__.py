@@ -1,0 +1,1 @@
+"""Model backends behind one interface (:class:`detector.backends.base.Backend`)."""

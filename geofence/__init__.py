@@ -1,0 +1,1 @@
+"""Zones, masks, reporting units and pixel-to-ground mapping."""

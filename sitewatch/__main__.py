@@ -1,0 +1,5 @@
+import sys
+
+from sitewatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""The one site YAML: cameras with their zones, detector, database, API and storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from detector.settings import DetectorSettings
+from sitewatch.config.loader import Loc, load_model
+from sitewatch.config.zones import MaskConfig, ZoneConfig
+from streams.settings import StreamSettings
+
+
+class CameraConfig(StreamSettings):
+    """One camera: where to read it, how, and what to watch in it."""
+
+    id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[\w.-]+$", description="Unique camera id."
+    )
+    url: str = Field(
+        min_length=1,
+        description="rtsp:// (or rtsps://) URL, or a path to a video file (relative to the config).",
+    )
+    name: str | None = Field(None, max_length=128, description="Human-readable camera name.")
+    resolution: tuple[int, int] | None = Field(
+        None, description="[width, height] of the stream; needed for zones given in pixels."
+    )
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Areas watched for structures.")
+    masks: list[MaskConfig] = Field(default_factory=list, description="Areas never analysed.")
+
+    @field_validator("url")
+    @classmethod
+    def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
+        if "://" in value:
+            scheme = value.split("://", 1)[0].lower()
+            if scheme not in {"rtsp", "rtsps", "file", "http", "https"}:
+                raise ValueError(f"unsupported URL scheme {scheme!r}: use rtsp:// or a file path")
+            return value
+        base = (info.context or {}).get("config_dir")
+        path = Path(value)
+        if base is not None and not path.is_absolute():
+            path = Path(base) / path
+        return str(path)
+
+
+class DatabaseConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(
+        "sqlite:///sitewatch.db",
+        description="SQLAlchemy URL: sqlite:///FILE (embedded default) or postgresql+psycopg://…",
+    )
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the API and web pages listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the API and web pages.")
+
+
+class StorageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    evidence_dir: Path = Field(
+        Path("evidence"),
+        description="Folder for evidence (before/after images, snapshots, clips); "
+        "relative to the config file.",
+    )
+    reference_dir: Path = Field(
+        Path("state/references"),
+        description="Folder where long-term reference images are kept across restarts.",
+    )
+
+    @field_validator("evidence_dir", "reference_dir")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("config_dir")
+        return Path(base) / value if base is not None and not value.is_absolute() else value
+
+
+class SiteConfig(BaseModel):
+    """Everything one deployment needs, in one file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cameras: list[CameraConfig] = Field(min_length=1, description="The cameras of this site.")
+    detector: DetectorSettings = Field(
+        default_factory=DetectorSettings,  # type: ignore[arg-type]
+        description="How changes are found and confirmed.",
+    )
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
+    api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        known = ", ".join(c.id for c in self.cameras)
+        raise KeyError(f"no camera {camera_id!r} in the config (cameras: {known})")
+
+
+def site_checks(site: SiteConfig) -> list[tuple[Loc, str]]:
+    """Rules across fields: unique camera ids, unique zone ids within a camera."""
+    problems: list[tuple[Loc, str]] = []
+    seen: dict[str, int] = {}
+    for i, cam in enumerate(site.cameras):
+        if cam.id in seen:
+            problems.append((("cameras", i, "id"), f"duplicate camera id {cam.id!r} (first at cameras[{seen[cam.id]}])"))
+        seen.setdefault(cam.id, i)
+        zone_seen: dict[str, int] = {}
+        for j, zone in enumerate(cam.zones):
+            if zone.id in zone_seen:
+                problems.append(
+                    (("cameras", i, "zones", j, "id"), f"duplicate zone id {zone.id!r} in camera {cam.id!r}")
+                )
+            zone_seen.setdefault(zone.id, j)
+    return problems
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and check a site YAML; raises ConfigError listing every problem."""
+    return load_model(path, SiteConfig, site_checks)

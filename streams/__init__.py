@@ -1,0 +1,1 @@
+"""Camera sources (RTSP, file), reconnect, keyframe sampling, packet ring buffer, clips."""
