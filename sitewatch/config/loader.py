@@ -103,9 +103,7 @@ def read_yaml(path: Path) -> tuple[Any, LineMap]:
     dups: list[tuple[Loc, int]] = []
     _walk(node, (), lines, dups)
     if dups:
-        raise ConfigError(
-            [Problem(name, ln, format_loc(loc), "duplicate key") for loc, ln in dups]
-        )
+        raise ConfigError([Problem(name, ln, format_loc(loc), "duplicate key") for loc, ln in dups])
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise ConfigError([Problem(name, 1, "", f"expected a mapping of settings, got a {kind}")])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from detector.settings import DetectorSettings
 from sitewatch.config.loader import Loc, load_model
 from sitewatch.config.zones import MaskConfig, ZoneConfig
+from sitewatch.db import check_url
 from streams.settings import StreamSettings
 
 
@@ -20,13 +21,15 @@ class CameraConfig(StreamSettings):
     )
     url: str = Field(
         min_length=1,
-        description="rtsp:// (or rtsps://) URL, or a path to a video file (relative to the config).",
+        description="rtsp:// (or rtsps://) URL, or a video file path (relative to the config).",
     )
     name: str | None = Field(None, max_length=128, description="Human-readable camera name.")
     resolution: tuple[int, int] | None = Field(
         None, description="[width, height] of the stream; needed for zones given in pixels."
     )
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Areas watched for structures.")
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, description="Areas watched for structures."
+    )
     masks: list[MaskConfig] = Field(default_factory=list, description="Areas never analysed.")
 
     @field_validator("url")
@@ -51,6 +54,11 @@ class DatabaseConfig(BaseModel):
         "sqlite:///sitewatch.db",
         description="SQLAlchemy URL: sqlite:///FILE (embedded default) or postgresql+psycopg://…",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        return check_url(value)
 
 
 class ApiConfig(BaseModel):
@@ -87,12 +95,12 @@ class SiteConfig(BaseModel):
 
     cameras: list[CameraConfig] = Field(min_length=1, description="The cameras of this site.")
     detector: DetectorSettings = Field(
-        default_factory=DetectorSettings,  # type: ignore[arg-type]
+        default_factory=DetectorSettings,
         description="How changes are found and confirmed.",
     )
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
-    api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
-    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
     def camera(self, camera_id: str) -> CameraConfig:
         for cam in self.cameras:
@@ -108,13 +116,21 @@ def site_checks(site: SiteConfig) -> list[tuple[Loc, str]]:
     seen: dict[str, int] = {}
     for i, cam in enumerate(site.cameras):
         if cam.id in seen:
-            problems.append((("cameras", i, "id"), f"duplicate camera id {cam.id!r} (first at cameras[{seen[cam.id]}])"))
+            problems.append(
+                (
+                    ("cameras", i, "id"),
+                    f"duplicate camera id {cam.id!r} (first at cameras[{seen[cam.id]}])",
+                )
+            )
         seen.setdefault(cam.id, i)
         zone_seen: dict[str, int] = {}
         for j, zone in enumerate(cam.zones):
             if zone.id in zone_seen:
                 problems.append(
-                    (("cameras", i, "zones", j, "id"), f"duplicate zone id {zone.id!r} in camera {cam.id!r}")
+                    (
+                        ("cameras", i, "zones", j, "id"),
+                        f"duplicate zone id {zone.id!r} in camera {cam.id!r}",
+                    )
                 )
             zone_seen.setdefault(zone.id, j)
     return problems
