@@ -98,9 +98,13 @@ class SiteConfig(BaseModel):
         default_factory=DetectorSettings,
         description="How changes are found and confirmed.",
     )
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    api: ApiConfig = Field(default_factory=ApiConfig)
-    storage: StorageConfig = Field(default_factory=StorageConfig)
+    database: DatabaseConfig = Field(
+        default_factory=DatabaseConfig, description="Where cases and detections are kept."
+    )
+    api: ApiConfig = Field(default_factory=ApiConfig, description="The API and web pages.")
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="Folders for evidence and detector state."
+    )
 
     def camera(self, camera_id: str) -> CameraConfig:
         for cam in self.cameras:

@@ -1,0 +1,32 @@
+"""The README stays true: its config reference is generated, and every command is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sitewatch.cli import build_parser
+from sitewatch.config.reference import config_reference
+from sitewatch.config.site import SiteConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_config_reference_is_current() -> None:
+    m = re.search(
+        r"<!-- config-reference:start -->\n(.*?)<!-- config-reference:end -->", README, re.S
+    )
+    assert m, "README.md lacks the config-reference markers"
+    assert m.group(1) == config_reference(SiteConfig), (
+        "README config reference is stale: regenerate it with `sitewatch config reference`"
+    )
+
+
+def test_every_command_is_in_the_readme() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    commands = sorted(sub.choices)  # type: ignore[arg-type]
+    assert commands, "no commands registered"
+    missing = [c for c in commands if f"sitewatch {c}" not in README]
+    assert not missing, f"commands missing from README.md: {missing}"
