@@ -7,8 +7,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from detector.settings import DetectorSettings
+from sitewatch.config.ground import GroundConfig
 from sitewatch.config.loader import Loc, load_model
-from sitewatch.config.zones import MaskConfig, ZoneConfig
+from sitewatch.config.units import UnitsConfig, units_checks
+from sitewatch.config.zones import MaskConfig, ZoneConfig, geofence_checks
 from sitewatch.db import check_url
 from streams.settings import StreamSettings
 
@@ -31,6 +33,9 @@ class CameraConfig(StreamSettings):
         default_factory=list, description="Areas watched for structures."
     )
     masks: list[MaskConfig] = Field(default_factory=list, description="Areas never analysed.")
+    ground: GroundConfig | None = Field(
+        None, description="Control points mapping pixels to the ground (areas in m², lon/lat)."
+    )
 
     @field_validator("url")
     @classmethod
@@ -93,6 +98,9 @@ class SiteConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    units: UnitsConfig | None = Field(
+        None, description="Reporting units (district / towns / villages) that zones refer to."
+    )
     cameras: list[CameraConfig] = Field(min_length=1, description="The cameras of this site.")
     detector: DetectorSettings = Field(
         default_factory=DetectorSettings,
@@ -137,6 +145,9 @@ def site_checks(site: SiteConfig) -> list[tuple[Loc, str]]:
                     )
                 )
             zone_seen.setdefault(zone.id, j)
+    if site.units is not None:
+        problems += units_checks(site.units)
+    problems += geofence_checks(site)
     return problems
 
 
