@@ -36,5 +36,8 @@ class StreamSettings(BaseModel):
         60.0, ge=0.1, le=3600, description="Longest wait between reconnect attempts (backoff cap)."
     )
     offline_after: Duration = Field(
-        120.0, ge=1, le=86400, description="Reported offline (not just reconnecting) after this long."
+        120.0,
+        ge=1,
+        le=86400,
+        description="Reported offline (not just reconnecting) after this long.",
     )

@@ -64,6 +64,9 @@ def run_scene(args: argparse.Namespace) -> int:
         return 2
     from detector.synth.scene import write_video
 
+    for path in (args.output, args.truth, args.config_out):
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     truth = write_video(sc, args.output, codec=args.codec, gop=args.gop, preset=args.preset)
     if args.truth is not None:
         truth.to_json(args.truth)
