@@ -65,6 +65,33 @@ class DetectorSettings(BaseModel):
         description="Structure model that labels confirmed changes; default: the shipped weights.",
     )
     threads: int = Field(1, ge=1, le=64, description="CPU threads for model inference.")
+    analysis_width: int = Field(
+        384, ge=128, le=1920, description="Width in pixels of the downscaled analysed image."
+    )
+    warmup_samples: int = Field(
+        10, ge=1, le=1000, description="Samples a new camera (or light mode) needs first."
+    )
+    stable_samples: int = Field(
+        3, ge=1, le=100, description="Samples in a row a pixel must be changed to count as stable."
+    )
+    max_missed: int = Field(
+        4, ge=0, le=1000, description="Samples a candidate may be missing (dusk, occlusion)."
+    )
+    reference_adapt: Duration = Field(
+        3600.0,
+        ge=60,
+        le=30 * 86400,
+        description="Time constant of the slow reference update (stream time); changed pixels "
+        "adapt 4× slower, pending regions never.",
+    )
+
+    def for_zone(self, overrides: ZoneOverrides | None) -> DetectorSettings:
+        """These settings with a zone's overrides applied (unset override fields inherit)."""
+        if overrides is None:
+            return self
+        fields = ZoneOverrides.model_fields
+        update = {k: getattr(overrides, k) for k in fields if getattr(overrides, k) is not None}
+        return self.model_copy(update=update) if update else self
 
     @field_validator("transient_model", "structure_model")
     @classmethod

@@ -17,6 +17,12 @@ from collections.abc import Sequence
 # Order is the order in ``sitewatch --help``.
 COMMAND_MODULES = [
     "sitewatch.cli.config_cmd",
+    "sitewatch.cli.simulate_cmd",
+    "sitewatch.cli.stream_cmds",
+    "sitewatch.cli.zones_cmd",
+    "sitewatch.cli.model_cmds",
+    "sitewatch.cli.synth_cmd",
+    "sitewatch.cli.replay_cmd",
 ]
 
 
@@ -53,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # missing files, unreachable cameras, full disks: no traceback
+        print(f"sitewatch {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

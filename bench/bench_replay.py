@@ -1,0 +1,216 @@
+"""Cost and quality of ``sitewatch replay``.
+
+1. Cost, on a generated 1080p H.264 file of five minutes (10 fps, a keyframe every 2 s,
+   a synthetic site where materials are piled and an excavator digs, sensor noise): the
+   CPU time of ``sitewatch replay`` next to ``ffmpeg -skip_frame nokey -i FILE -f null -``
+   on the same file, and the per-sample analysis time of the pipeline (median and 95th
+   percentile). Replay runs (a) as deployed by default, one sample every 10 s of stream
+   time (``--speed 1``), and (b) in the worst case, one sample per keyframe (every 2 s of
+   video, ``--speed 60`` so that the five minutes stand for five hours of the scene),
+   with and without the YOLOX transient model.
+2. Quality, on the project's generated suite (``detector.synth.suite``) and on held-out
+   variants of it (other seeds, more clouds): recall, false reports, duplicates, and
+   latency (confirmation time minus completion time, scene minutes).
+
+    .venv/bin/python bench/bench_replay.py                 # everything (a few minutes)
+    .venv/bin/python bench/bench_replay.py --skip-suite    # cost only
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+YOLOX = ROOT.parent / "shared" / "data" / "models" / "yolox_nano_coco_416.onnx"
+SITEWATCH = [sys.executable, "-m", "sitewatch"]
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(CPU seconds, wall seconds, stdout) of a child process."""
+    cpu0, wall0 = _children_cpu(), time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+    return _children_cpu() - cpu0, time.perf_counter() - wall0, done.stdout
+
+
+def make_1080p(path: Path, seconds: int = 300, fps: int = 10, gop_s: int = 2) -> dict:
+    """Render the bench video (synthetic site at 960×540, upscaled, fresh noise per frame)."""
+    from detector.synth.scene import render
+    from detector.synth.suite import get_scenario
+
+    scene = dataclasses.replace(
+        get_scenario("machinery_materials"),
+        size=(960, 540),
+        fps=1.0,
+        duration=float(seconds),
+        seconds_per_frame=60.0,
+        walkers_per_hour=20.0,
+    )
+    rng = np.random.default_rng(0)
+    noise = [rng.normal(0, 2.5, (1080, 1920, 3)).astype(np.int16) for _ in range(6)]
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24"]
+    cmd += ["-s", "1920x1080", "-r", str(fps), "-i", "-", "-c:v", "libx264"]
+    cmd += ["-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-bf", "0"]
+    cmd += ["-g", str(fps * gop_s), "-keyint_min", str(fps * gop_s), "-sc_threshold", "0"]
+    cmd += ["-threads", "2", str(path)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    try:
+        for k, frame in enumerate(render(scene)):
+            big = cv2.resize(frame, (1920, 1080), interpolation=cv2.INTER_LINEAR).astype(np.int16)
+            for j in range(fps):  # each scene frame is one second of video
+                out = np.clip(big + noise[(k * fps + j) % len(noise)], 0, 255).astype(np.uint8)
+                proc.stdin.write(out.tobytes())
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    speed = scene.seconds_per_frame  # scene seconds per video second
+    return {"scene": scene, "speed": speed, "sample_s": gop_s * speed}
+
+
+def write_config(
+    folder: Path, video: Path, scene: object, sample_s: float, model: bool, name: str
+) -> Path:
+    site = scene.site_config(str(video))  # type: ignore[attr-defined]
+    site["cameras"][0]["sample_interval"] = f"{sample_s:g}s"
+    if model:
+        site["detector"]["transient_model"] = str(YOLOX)
+    path = folder / name
+    path.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def analysis_times(video: Path, scene: object, speed: float, sample_s: float) -> list[float]:
+    """Per-sample ``CameraPipeline.process`` CPU times (s) over the bench video."""
+    from detector.evaluation import pipeline_for
+    from streams import StreamSettings, open_source
+
+    pipe = pipeline_for(scene)  # type: ignore[arg-type]
+    times = []
+    with open_source(str(video), StreamSettings(sample_interval=sample_s / speed)) as src:
+        for frame in src.frames():
+            t0 = time.process_time()
+            pipe.process(frame.image, frame.pts * speed)
+            times.append(time.process_time() - t0)
+    return times
+
+
+def bench_cost(workdir: Path) -> None:
+    video = workdir / "bench_1080p.mp4"
+    meta_file = workdir / "bench_1080p.json"
+    if not video.is_file() or not meta_file.is_file():
+        print(f"generating {video} (1920x1080, 5 min, 10 fps, keyframe every 2 s) ...")
+        meta = make_1080p(video)
+        meta_file.write_text(json.dumps({"speed": meta["speed"], "sample_s": meta["sample_s"]}))
+    from detector.synth.suite import get_scenario
+
+    saved = json.loads(meta_file.read_text())
+    speed, sample_s = float(saved["speed"]), float(saved["sample_s"])
+    scene = dataclasses.replace(get_scenario("machinery_materials"), size=(1920, 1080))
+    ff_cpu, ff_wall, _ = _timed(
+        ["ffmpeg", "-v", "error", "-skip_frame", "nokey", "-i", str(video), "-f", "null", "-"]
+    )
+    rows = [("ffmpeg -skip_frame nokey -f null", ff_cpu, ff_wall, "150 keyframes decoded")]
+    runs = [
+        ("replay, sample every 10 s (default)", 10.0, 1.0, False),
+        ("replay, sample every keyframe", sample_s, speed, False),
+        ("replay, every keyframe + YOLOX", sample_s, speed, True),
+    ]
+    for k, (name, interval, spd, model) in enumerate(runs):
+        if model and not YOLOX.is_file():
+            continue
+        config = write_config(workdir, video, scene, interval, model, f"site{k}.yaml")
+        cmd = [*SITEWATCH, "replay", str(video), "--config", str(config), "--camera", "cam1"]
+        cpu, wall, out = _timed([*cmd, "--speed", f"{spd:g}", "--no-progress"])
+        samples = int(300 * spd / interval)
+        rows.append((name, cpu, wall, f"{samples} samples, {len(out.splitlines())} events"))
+    times = analysis_times(video, scene, speed, sample_s)
+    print(f"\n1080p cost: {video.name}, {video.stat().st_size / 1e6:.1f} MB, {len(times)} samples")
+    print(f"{'':38s} {'CPU s':>7s} {'wall s':>7s} {'× ffmpeg':>9s}")
+    for name, cpu, wall, note in rows:
+        print(f"{name:38s} {cpu:7.2f} {wall:7.2f} {cpu / ff_cpu:8.2f}×  {note}")
+    ms = sorted(1000 * t for t in times)
+    p95 = ms[int(0.95 * (len(ms) - 1))]
+    median = statistics.median(ms)
+    print(f"analysis per sample (CameraPipeline.process, 1080p): median {median:.1f} ms, ", end="")
+    print(f"p95 {p95:.1f} ms")
+
+
+def bench_suite(workdir: Path, variants: list[tuple[int, float | None]]) -> None:
+    from detector.backends import load_backend
+    from detector.evaluation import run_video, score
+    from detector.synth.scene import write_video
+    from detector.synth.suite import standard_suite
+
+    transient = load_backend(YOLOX) if YOLOX.is_file() else None
+    print("\nsuite (480x270 H.264, one sample per keyframe = 5 scene minutes;")
+    print(f"transient model: {'YOLOX-nano' if transient else 'none'})")
+    header = f"{'set':22s} {'scenes':>6s} {'recall':>9s} {'false':>6s} {'dup':>4s} {'late':>5s}"
+    header += f" {'gone':>5s} {'latency min (mean/max)':>24s}"
+    print(header)
+    for offset, clouds in variants:
+        found = expected = false = dup = late = gone = gone_exp = 0
+        lat: list[float] = []
+        scenes = standard_suite()
+        for sc in scenes:
+            changes: dict[str, object] = {"seed": sc.seed + offset}
+            if clouds is not None:
+                changes["clouds"] = clouds
+            sc = dataclasses.replace(sc, **changes)  # type: ignore[arg-type]
+            video = workdir / f"{sc.name}_s{sc.seed}_c{sc.clouds:g}.mp4"
+            truth = write_video(sc, str(video))
+            r = score(truth, run_video(sc, video, transient=transient).events, slack=1200.0)
+            found, expected = found + r.found, expected + r.expected
+            false, dup, late = false + len(r.false_reports), dup + r.duplicates, late + len(r.late)
+            gone, gone_exp = gone + r.gone_found, gone_exp + r.gone_expected
+            lat += [v / 60 for v in r.latencies]
+            for ev in r.false_reports:
+                print(f"    false report in {sc.name} (seed {sc.seed}): bbox {ev['bbox']}")
+        name = (
+            "standard suite"
+            if offset == 0 and clouds is None
+            else f"seed+{offset}" + (f", clouds {clouds:g}" if clouds is not None else "")
+        )
+        mean = statistics.mean(lat) if lat else float("nan")
+        print(
+            f"{name:22s} {len(scenes):6d} {found:4d}/{expected:<4d} {false:6d} {dup:4d} {late:5d} "
+            f"{gone:2d}/{gone_exp:<2d} {mean:12.0f} / {max(lat, default=float('nan')):.0f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", type=Path, help="keep generated videos here (reused)")
+    parser.add_argument("--skip-suite", action="store_true", help="cost only")
+    parser.add_argument("--skip-cost", action="store_true", help="suite only")
+    parser.add_argument("--variants", type=int, default=2, help="held-out variant sets (0–2)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_replay_") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if not args.skip_cost:
+            bench_cost(workdir)
+        if not args.skip_suite:
+            sets: list[tuple[int, float | None]] = [(0, None), (100, None), (200, 0.5)]
+            bench_suite(workdir, sets[: 1 + max(0, min(2, args.variants))])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The long-term reference: median warm-up, slow masked updates, saving and restoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.frames import LightMode
+from detector.reference import Reference, ReferenceSet
+
+SHAPE = (40, 60)
+COLOR = (50, 75)
+
+
+def _scene(rng: np.random.Generator) -> np.ndarray:
+    return rng.normal(0, 1, SHAPE).astype(np.float32)
+
+
+def test_warmup_median_ignores_a_walker_seen_in_few_samples() -> None:
+    rng = np.random.default_rng(1)
+    scene = _scene(rng)
+    ref = Reference(SHAPE, COLOR, warmup=10)
+    for i in range(10):
+        sample = scene + rng.normal(0, 0.05, SHAPE).astype(np.float32)
+        if i in (2, 5, 7):  # someone stands in the same place in three samples
+            sample[10:20, 10:15] = 5.0
+        assert not ref.ready
+        color = np.full((*COLOR, 3), 100, np.uint8)
+        ref.add_warmup(sample, np.zeros((*SHAPE, 2), np.float32), color, luma=100.0)
+    assert ref.ready and ref.warmup_left == 0
+    assert float(np.abs(ref.mean - scene).max()) < 0.2
+    assert ref.valid().all()
+    assert ref.luma == pytest.approx(100.0)
+
+
+def _ready(warmup: int = 3) -> Reference:
+    ref = Reference(SHAPE, COLOR, warmup=warmup)
+    for _ in range(warmup):
+        ref.add_warmup(
+            np.zeros(SHAPE, np.float32),
+            np.zeros((*SHAPE, 2), np.float32),
+            np.zeros((*COLOR, 3), np.uint8),
+            luma=80.0,
+        )
+    return ref
+
+
+def test_absorb_leaves_pixels_with_rate_zero_alone() -> None:
+    ref = _ready()
+    rate = np.full(SHAPE, 0.5, np.float32)
+    rate[:, :30] = 0.0  # a pending region
+    ref.absorb(np.ones(SHAPE, np.float32), np.ones((*SHAPE, 2), np.float32), rate, luma=80.0)
+    assert np.all(ref.mean[:, :30] == 0.0)
+    assert np.allclose(ref.mean[:, 30:], 0.5)
+    assert np.allclose(ref.chroma_map[:, 30:], 0.5)
+
+
+def test_forgotten_pixels_are_relearnt_fast_and_invalid_meanwhile() -> None:
+    ref = _ready(warmup=4)
+    mask = np.zeros(SHAPE, bool)
+    mask[5:10, 5:10] = True
+    ref.forget(mask)
+    assert not ref.valid()[mask].any() and ref.valid()[~mask].all()
+    rate = np.full(SHAPE, 0.001, np.float32)
+    ref.absorb(np.ones(SHAPE, np.float32), np.zeros((*SHAPE, 2), np.float32), rate, 80.0)
+    assert np.allclose(ref.mean[mask], 1.0)  # first sample after forgetting: taken as is
+    assert ref.mean[~mask].max() < 0.01
+
+
+def test_reference_set_saves_and_restores(tmp_path: Path) -> None:
+    refs = ReferenceSet(SHAPE, COLOR, warmup=3)
+    day = refs.get(LightMode.DAY)
+    for k in range(3):
+        day.add_warmup(
+            np.full(SHAPE, float(k), np.float32),
+            np.zeros((*SHAPE, 2), np.float32),
+            np.full((*COLOR, 3), 7, np.uint8),
+            luma=90.0,
+        )
+    refs.get(LightMode.NIGHT)  # not warmed up: not saved
+    refs.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.npz", "reference.json"]
+
+    again = ReferenceSet(SHAPE, COLOR, warmup=3)
+    assert again.load(tmp_path) == [LightMode.DAY]
+    restored = again.get(LightMode.DAY)
+    assert restored.ready and np.allclose(restored.mean, 1.0)
+    assert restored.luma == pytest.approx(90.0)
+    assert np.all(restored.color == 7)
+
+    other_size = ReferenceSet((20, 30), COLOR, warmup=3)
+    assert other_size.load(tmp_path) == []  # another analysis size: start afresh
+
+
+def test_warmup_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="warmup"):
+        Reference(SHAPE, COLOR, warmup=0)

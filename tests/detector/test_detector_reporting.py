@@ -1,0 +1,89 @@
+"""Event records with a real model as structure labeler (YOLOX on the street photo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from detector.backends import load_backend
+from detector.registration import NO_SHIFT
+from detector.reporting import EventMaker, change_score
+from detector.settings import DetectorSettings, ZoneOverrides
+from detector.structure import StructureLabeler
+from detector.tracks import Track
+from detector.transient import TransientFilter
+from detector.zonemaps import ZoneMaps
+from geofence import Zone, ZoneSet
+
+CAR = (666, 593, 965, 770)  # the car in street.jpg (source pixels)
+
+
+@pytest.fixture(scope="module")
+def street(shared_data: Path) -> tuple[np.ndarray, StructureLabeler]:
+    image = cv2.imread(str(shared_data / "images" / "street.jpg"))
+    backend = load_backend(shared_data / "models" / "yolox_nano_coco_416.onnx")
+    return image, StructureLabeler(backend, ["car"])
+
+
+def _maker(image: np.ndarray, labeler: StructureLabeler, classes: list[str]) -> EventMaker:
+    h, w = image.shape[:2]
+    zones = ZoneSet([Zone("street", "南屿镇/旗山村", [(0, 0), (1, 0), (1, 1), (0, 1)])], [], w, h)
+    base = DetectorSettings(structure_classes=["car"])
+    maps = ZoneMaps(zones, base, {"street": ZoneOverrides(structure_classes=classes)}, (384, 384))
+    return EventMaker("cam", maps, base, labeler)
+
+
+def _track(maps_scale: float) -> Track:
+    x1, y1, x2, y2 = (round(v * maps_scale) for v in CAR)
+    return Track(1, "street", (x1, y1, x2, y2), 0.0, 100.0, 0.0, strength=2.0)
+
+
+def test_the_structure_model_names_and_scores_the_change(
+    street: tuple[np.ndarray, StructureLabeler],
+) -> None:
+    image, labeler = street
+    maker = _maker(image, labeler, ["car"])
+    before = np.full_like(image, 128)  # the place was empty
+    record = maker.confirmed(_track(maker.maps.scale), image, before, NO_SHIFT, 100.0)
+    assert record is not None
+    assert record["label"] == "car"
+    assert record["score"] > change_score(2.0)  # the model agrees: the score goes up
+    assert record["unit"] == "南屿镇/旗山村" and record["confirmed_s"] == 100.0
+    assert all(abs(a - b) < 5 for a, b in zip(record["bbox"], CAR, strict=True))
+    rows = maker.to_detections([{**record, "evidence": None}])
+    assert rows.class_name == ("car",) and int(rows.class_id[0]) == 0
+
+
+def test_a_class_that_does_not_count_in_the_zone_is_not_reported(
+    street: tuple[np.ndarray, StructureLabeler],
+) -> None:
+    image, labeler = street
+    maker = _maker(image, labeler, ["truck"])  # this zone counts only trucks
+    before = np.full_like(image, 128)
+    assert maker.confirmed(_track(maker.maps.scale), image, before, NO_SHIFT, 100.0) is None
+    assert maker.suppressed == 1
+
+
+def test_transient_model_and_structure_model_overrule(
+    street: tuple[np.ndarray, StructureLabeler],
+) -> None:
+    """People and vehicles make a candidate transient, unless the structure model claims it."""
+    image, labeler = street
+    flt = TransientFilter(labeler.backend)
+    changed = np.zeros(image.shape[:2], bool)
+    changed[CAR[1] : CAR[3], CAR[0] : CAR[2]] = True
+    car = Track(1, "street", CAR, 0.0, 100.0, 50.0)
+    flt.review(image, [car], changed, 1.0, (0.0, 0.0), sample=20)
+    assert car.transient and car.stable_since == 100.0  # the clock restarts
+    empty = (5, 5, 60, 60)  # sky in the corner: nobody there
+    sky = Track(2, "street", empty, 0.0, 100.0, 50.0)
+    changed[5:60, 5:60] = True
+    flt.review(image, [sky], changed, 1.0, (0.0, 0.0), sample=20)
+    assert not sky.transient and sky.stable_since == 50.0
+    claimed = Track(3, "street", CAR, 0.0, 100.0, 50.0)
+    flt.review(image, [claimed], changed, 1.0, (0.0, 0.0), sample=20, labeler=labeler)
+    assert not claimed.transient  # "a car" is a structure class of this labeler
+    assert flt.runs == 3 * 2  # whole frame + one crop per look
