@@ -9,17 +9,13 @@ from sitewatch.config.reference import config_reference
 from sitewatch.config.site import SiteConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def main() -> None:
     text = README.read_text(encoding="utf-8")
-    block = f"<!-- config-reference:start -->\n{config_reference(SiteConfig)}<!-- config-reference:end -->"
-    text = re.sub(
-        r"<!-- config-reference:start -->\n.*?<!-- config-reference:end -->",
-        lambda _: block,
-        text,
-        flags=re.S,
-    )
+    block = f"{START}\n{config_reference(SiteConfig)}{END}"
+    text = re.sub(f"{re.escape(START)}\n.*?{re.escape(END)}", lambda _: block, text, flags=re.S)
     README.write_text(text, encoding="utf-8")
 
 
