@@ -30,3 +30,11 @@ def test_every_command_is_in_the_readme() -> None:
     assert commands, "no commands registered"
     missing = [c for c in commands if f"sitewatch {c}" not in README]
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_example_config_mentions_every_key() -> None:
+    example = (ROOT / "configs" / "example.yaml").read_text(encoding="utf-8")
+    keys = re.findall(r"^\| `([^`]+)` \|", config_reference(SiteConfig), re.M)
+    leaves = sorted({k.split(".")[-1].removesuffix("[]") for k in keys})
+    missing = [leaf for leaf in leaves if f"{leaf}:" not in example]
+    assert not missing, f"configs/example.yaml does not document: {missing}"
