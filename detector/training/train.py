@@ -85,7 +85,8 @@ def train(settings: TrainSettings) -> Path:
         amp=False,
         plots=False,
         verbose=settings.verbose,
-        pretrained=False,
+        # a .pt is fine-tuned from its weights; a YAML starts from random ones (nothing to fetch)
+        pretrained=settings.model.endswith(".pt"),
     )
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():
