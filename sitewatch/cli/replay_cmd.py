@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "replay", help="run the detector over a video file and print one JSON line per event"
+        "replay", help="run the detector over a video file; one JSON line per event"
     )
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file to replay")
     parser.add_argument("--config", required=True, type=Path, help="site YAML")

@@ -12,7 +12,7 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "simulate",
-        help="serve video files as looping RTSP cameras (GStreamer), print their URLs",
+        help="serve video files as looping RTSP cameras and print their URLs",
         description="Serve each VIDEO as rtsp://HOST:PORT/camN, looping forever, until Ctrl-C. "
         "H.264 and H.265 are served as they are; other codecs are transcoded to H.264 first.",
     )

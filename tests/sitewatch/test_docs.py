@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from sitewatch.cli import build_parser
 from sitewatch.config.reference import config_reference
 from sitewatch.config.site import SiteConfig
@@ -38,3 +40,14 @@ def test_example_config_mentions_every_key() -> None:
     leaves = sorted({k.split(".")[-1].removesuffix("[]") for k in keys})
     missing = [leaf for leaf in leaves if f"{leaf}:" not in example]
     assert not missing, f"configs/example.yaml does not document: {missing}"
+
+
+def test_help_lists_every_command_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    text = build_parser().format_help()
+    section = text.split("COMMAND\n", 1)[1].splitlines()
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    names = [line.split()[0] for line in section if line.startswith("    ") and line.strip()]
+    assert names == list(sub.choices)  # type: ignore[arg-type]
+    wrapped = [line for line in section if line.startswith(" " * 6)]
+    assert not wrapped, f"help lines wrap at 80 columns: {wrapped}"
