@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# dialect[+driver]://rest, as SQLAlchemy spells URLs (checked without importing it: the
+# config is loaded by every command, most of which never touch the database)
+_URL_RE = re.compile(r"^(?P<backend>[a-z][a-z0-9]*)(\+[a-z0-9_]+)?://(?P<rest>.*)$", re.I)
 
 
 def check_url(url: str) -> str:
-    """Return ``url`` if SQLAlchemy can parse it and its backend is supported; else ValueError."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ValueError(f"not a database URL: {exc}") from None
-    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+    """Return ``url`` if it is a database URL of a supported backend; else ValueError."""
+    m = _URL_RE.match(url.strip())
+    if m is None:
         raise ValueError(
-            f"unsupported database {parsed.get_backend_name()!r}: "
+            f"not a database URL: {url!r}; use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+        )
+    backend = m.group("backend").lower()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"unsupported database {backend!r}: "
             "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
         )
     return url
@@ -27,6 +32,9 @@ def check_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     """An engine with sane defaults: foreign keys and WAL on SQLite, pre-ping on PostgreSQL."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
     check_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

@@ -36,7 +36,9 @@ def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("url", ["oracle://x/y", "not a url", "mysql://root@localhost/db"])
+@pytest.mark.parametrize(
+    "url", ["oracle://x/y", "not a url", "mysql://root@localhost/db", "sqlite:/tmp/x.db"]
+)
 def test_unsupported_urls_are_rejected(url: str) -> None:
     with pytest.raises(ValueError):
         check_url(url)
