@@ -195,8 +195,8 @@ class CameraPipeline:
     def _evidence_color(self, frame: np.ndarray, shift: Shift) -> np.ndarray:
         assert self._refs is not None
         h, w = self._refs.color_shape
-        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-        return Registrar.align(small, shift.scaled(w / self._refs.shape[1]))[0]
+        small_shift = shift.scaled(w / self._refs.shape[1])
+        return Registrar.resized(frame, (w, h), small_shift, cv2.INTER_AREA)
 
     def _warm_up(self, ref: Reference, frame: np.ndarray, prep: Prepared) -> None:
         first = ref.first_warmup()
@@ -356,8 +356,8 @@ class CameraPipeline:
     def _before_color(self, ref: Reference, shift: Shift) -> np.ndarray:
         """The reference picture at source size, moved like the current frame."""
         assert self._frame_size is not None and self._refs is not None
-        big = cv2.resize(ref.color, self._frame_size, interpolation=cv2.INTER_LINEAR)
-        return Registrar.align(big, shift.scaled(-self._frame_size[0] / self._refs.shape[1]))[0]
+        back = shift.scaled(-self._frame_size[0] / self._refs.shape[1])
+        return Registrar.resized(ref.color, self._frame_size, back, cv2.INTER_LINEAR)
 
     def _with_evidence(
         self,

@@ -71,6 +71,11 @@ class Registrar:
         return Shift(float(dx), float(dy), float(response))
 
     @staticmethod
+    def resized(image: np.ndarray, size: tuple[int, int], shift: Shift, interp: int) -> np.ndarray:
+        """``image`` resized to ``size`` (w, h), then moved by ``shift`` (in the new pixels)."""
+        return Registrar.align(cv2.resize(image, size, interpolation=interp), shift)[0]
+
+    @staticmethod
     def align(image: np.ndarray, shift: Shift) -> tuple[np.ndarray, np.ndarray]:
         """``image`` moved back onto the reference, and a bool mask of valid pixels."""
         h, w = image.shape[:2]

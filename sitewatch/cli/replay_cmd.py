@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from sitewatch.config import ConfigError, load_site
+    from sitewatch.cli.common import CommandError, camera_or_fail, load_site_or_fail
 
     if not args.speed > 0:
         print(f"replay: --speed must be > 0, got {args.speed}", file=sys.stderr)
@@ -55,13 +55,10 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"replay: video not found: {args.video}", file=sys.stderr)
         return 2
     try:
-        site = load_site(args.config)
-        cam = site.camera(args.camera)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"replay: {exc.args[0]}", file=sys.stderr)
+        site = load_site_or_fail(args.config)
+        cam = camera_or_fail(site, args.camera)
+    except CommandError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
         return 2
     out = args.events_out.open("w", encoding="utf-8") if args.events_out else None
     try:

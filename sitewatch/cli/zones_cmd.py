@@ -9,15 +9,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sitewatch.cli.common import CommandError, camera_or_fail, load_site_or_fail
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from sitewatch.config.site import CameraConfig, SiteConfig
-
-
-class CommandError(Exception):
-    """A problem to print as one line before exiting with status 2."""
+    from sitewatch.config.site import CameraConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,24 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     geo.set_defaults(func=run_geojson)
 
 
-def _load(path: str) -> SiteConfig:
-    from sitewatch.config import ConfigError, load_site
-
-    try:
-        return load_site(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise CommandError(f"{path}: fix the problems above first") from None
-
-
-def _camera(site: SiteConfig, camera_id: str) -> CameraConfig:
-    try:
-        return site.camera(camera_id)
-    except KeyError as exc:
-        raise CommandError(str(exc.args[0])) from None
-
-
 def run_preview(args: argparse.Namespace) -> int:
     try:
         return _preview(args)
@@ -90,8 +70,8 @@ def _preview(args: argparse.Namespace) -> int:
     from geofence.preview import draw_zones
     from sitewatch.config.zones import ground_map_for, zoneset_for
 
-    site = _load(args.config)
-    cam = _camera(site, args.camera)
+    site = load_site_or_fail(args.config)
+    cam = camera_or_fail(site, args.camera)
     boxes = np.array([_parse_box(b) for b in args.box], dtype=np.float64).reshape(-1, 4)
     image = _read_image(args.image) if args.image else grab_frame(cam, args.timeout)
     h, w = image.shape[:2]
@@ -175,8 +155,8 @@ def _geojson(args: argparse.Namespace) -> int:
     from geofence.geojson import NotOnGroundError, merge, zones_geojson
     from sitewatch.config.zones import ground_map_for, zoneset_for
 
-    site = _load(args.config)
-    cams = [_camera(site, c) for c in args.camera] if args.camera else list(site.cameras)
+    site = load_site_or_fail(args.config)
+    cams = [camera_or_fail(site, c) for c in args.camera] if args.camera else list(site.cameras)
     tree = site.units.tree() if site.units is not None else None
     parts: list[dict[str, Any]] = []
     for cam in cams:
