@@ -40,8 +40,10 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     import sqlalchemy as sa
 
     name = f"sitewatch_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT"
+    admin = sa.create_engine(  # pre-ping: a test may restart PostgreSQL meanwhile
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
     )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
