@@ -6,6 +6,7 @@ day of footage in seconds with the same code (stream time comes from the video).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -20,8 +21,10 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 def parse_duration(value: object) -> float:
     """Seconds from ``8s``, ``30m``, ``2h``, ``3d``, ``250ms`` or a plain number of seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 8s, 30m, 2h or 3d, got {value!r}")
+        raise ValueError("expected a duration such as 8s, 30m, 2h or 3d, got a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite duration such as 8s, 30m, 2h or 3d, got {value}")
         return float(value)
     if isinstance(value, str):
         m = _DURATION_RE.match(value)

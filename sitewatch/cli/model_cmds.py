@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from detector.settings import DEFAULT_STRUCTURE_CLASSES
-
-
-def _classes(text: str) -> list[str]:
-    names = [c.strip() for c in text.split(",") if c.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("expected comma-separated class names")
-    return names
+from sitewatch.cli.common import (
+    IMAGE_SUFFIXES,
+    CommandError,
+    CommandFailed,
+    existing_file,
+    int_arg,
+    number_arg,
+    output_arg,
+)
+from sitewatch.cli.common import classes_arg as _classes
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -43,19 +46,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_detect(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detect", help="run a model on one image and print its detections")
-    p.add_argument("image", metavar="IMAGE", type=Path, help="image file (JPEG, PNG…)")
+    p.add_argument("image", metavar="IMAGE", type=existing_file, help="image file (JPEG, PNG…)")
     p.add_argument(
         "--model",
-        type=Path,
+        type=existing_file,
         help="ONNX, .pt or other ultralytics model (default: the shipped structure model)",
     )
-    p.add_argument("--conf", type=float, default=0.25, help="lowest score shown (0..1)")
-    p.add_argument("--iou", type=float, default=0.45, help="NMS overlap threshold (0..1)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for inference")
-    p.add_argument("--imgsz", type=int, help="input size for models that allow it")
-    p.add_argument("--names", type=_classes, help="class names a,b,c (override the model's)")
+    p.add_argument("--conf", type=number_arg(0, 1), default=0.25, help="lowest score shown (0..1)")
+    p.add_argument("--iou", type=number_arg(0, 1), default=0.45, help="NMS overlap (0..1)")
+    p.add_argument("--threads", type=int_arg(1, 64), default=1, help="CPU threads for inference")
+    p.add_argument("--imgsz", type=int_arg(32, 4096), help="input size for models that allow it")
+    p.add_argument(
+        "--classes",
+        "--names",
+        dest="names",
+        type=_classes,
+        metavar="A,B",
+        help="class names a,b,c (override the model's)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per detection")
-    p.add_argument("--save", type=Path, help="also write the image with boxes drawn here")
+    p.add_argument(
+        "-o",
+        "--output",
+        "--save",
+        dest="save",
+        type=output_arg(IMAGE_SUFFIXES),
+        metavar="OUT",
+        help="also write the image with boxes drawn here (.jpg, .png…)",
+    )
     p.set_defaults(func=run_detect)
 
 
@@ -66,7 +84,9 @@ def _register_dataset(sub: argparse._SubParsersAction) -> None:
         "build", help="synthetic scenes and reviewed evidence folders → images/, labels/, data.yaml"
     )
     b.add_argument("out", metavar="OUT", type=Path, help="dataset folder to write")
-    b.add_argument("--synthetic", type=int, default=0, help="number of synthetic images")
+    b.add_argument(
+        "--synthetic", type=int_arg(0, 1_000_000), default=0, help="number of synthetic images"
+    )
     b.add_argument("--size", type=_size, default=(320, 320), help="synthetic size N or WxH")
     b.add_argument(
         "--evidence",
@@ -81,7 +101,9 @@ def _register_dataset(sub: argparse._SubParsersAction) -> None:
         default=list(DEFAULT_STRUCTURE_CLASSES),
         help="structure classes, comma-separated (default: the five standard ones)",
     )
-    b.add_argument("--val-fraction", type=float, default=0.2, help="share held out (0..1)")
+    b.add_argument(
+        "--val-fraction", type=number_arg(0, 1), default=0.2, help="share held out (0..1)"
+    )
     b.add_argument("--seed", type=int, default=0, help="random seed for synthetic scenes")
     b.add_argument("--overwrite", action="store_true", help="replace OUT if it is not empty")
     b.set_defaults(func=run_dataset_build)
@@ -95,25 +117,35 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         default="yolo11n.yaml",
         help="architecture YAML (from scratch) or .pt to fine-tune (default: yolo11n.yaml)",
     )
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--imgsz", type=int, default=320)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--epochs", type=int_arg(1, 10000), default=30, help="training epochs")
+    p.add_argument("--imgsz", type=int_arg(32, 4096), default=320, help="training image size")
+    p.add_argument("--batch", type=int_arg(1, 1024), default=16, help="images per batch")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
     p.add_argument("--patience", type=int, default=100, help="stop after N epochs without gain")
     p.add_argument(
         "--close-mosaic", type=int, default=3, help="last N epochs without mosaic augmentation"
     )
-    p.add_argument("--out", type=Path, default=Path("runs/structure"), help="runs folder")
+    p.add_argument(
+        "-o", "--output", "--out", dest="out", type=Path, default=Path("runs/structure"),
+        help="runs folder",
+    )  # fmt: skip
     p.add_argument("--name", default="train", help="run name under --out")
-    p.add_argument("--export", type=Path, help="also export the best weights to this ONNX file")
+    p.add_argument(
+        "--export",
+        type=output_arg((".onnx",)),
+        help="also export the best weights to this ONNX file",
+    )
     p.set_defaults(func=run_train)
 
 
 def _register_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export ultralytics weights (.pt) to ONNX")
-    p.add_argument("weights", metavar="WEIGHTS", type=Path, help=".pt file")
-    p.add_argument("--out", type=Path, help="ONNX file to write (default: next to WEIGHTS)")
+    p.add_argument("weights", metavar="WEIGHTS", type=existing_file, help=".pt file")
+    p.add_argument(
+        "-o", "--output", "--out", dest="out", type=output_arg((".onnx",)),
+        help="ONNX file to write (default: next to WEIGHTS)",
+    )  # fmt: skip
     p.add_argument("--imgsz", type=int, help="input size (default: the training size)")
     p.add_argument("--nms", action="store_true", help="bake NMS into the ONNX graph")
     p.set_defaults(func=run_export)
@@ -127,15 +159,13 @@ def run_detect(args: argparse.Namespace) -> int:
 
     image = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
     if image is None:
-        print(f"{args.image}: not a readable image", file=sys.stderr)
-        return 2
+        raise CommandFailed(f"{args.image}: not a readable image (JPEG, PNG…)")
     model = args.model or default_structure_model()
     try:
         backend = load_backend(model, threads=args.threads, imgsz=args.imgsz, names=args.names)
         found = backend.predict(image, conf=args.conf, iou=args.iou)
     except (ModelLoadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"{model}: {exc}") from None
     if args.json:
         for record in found.records():
             print(json.dumps(record, ensure_ascii=False))
@@ -164,23 +194,19 @@ def _draw(image: Any, records: list[dict[str, Any]], out: Path) -> None:
         cv2.putText(
             canvas, text, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 255)
         )
-    cv2.imwrite(str(out), canvas)
+    if not cv2.imwrite(str(out), canvas):
+        raise CommandFailed(f"cannot write {out}")
 
 
 def run_dataset_build(args: argparse.Namespace) -> int:
     from detector.training.dataset import DatasetWriter, add_reviewed, add_synthetic
 
-    if not 0.0 <= args.val_fraction <= 1.0:
-        print(f"error: --val-fraction must be in 0..1, got {args.val_fraction}", file=sys.stderr)
-        return 2
-    if args.synthetic < 0 or (args.synthetic == 0 and not args.evidence):
-        print("error: give --synthetic N (N > 0) and/or --evidence DIR", file=sys.stderr)
-        return 2
+    if args.synthetic == 0 and not args.evidence:
+        raise CommandError("give --synthetic N (N > 0) and/or --evidence DIR")
     try:
         writer = DatasetWriter(args.out, args.classes, overwrite=args.overwrite)
     except (FileExistsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
 
     tty = sys.stdout.isatty()
 
@@ -231,8 +257,7 @@ def run_train(args: argparse.Namespace) -> int:
             close_mosaic=args.close_mosaic,
         )
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     best = train(settings)
     print(f"best weights: {best}")
     if args.export:
@@ -243,8 +268,5 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from detector.training.train import export_onnx
 
-    if not args.weights.is_file():
-        print(f"error: {args.weights}: weights file not found", file=sys.stderr)
-        return 2
     print(export_onnx(args.weights, args.out, imgsz=args.imgsz, nms=args.nms))
     return 0

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from sitewatch.cli.common import CommandError, CommandFailed, host_arg, int_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -17,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "H.264 and H.265 are served as they are; other codecs are transcoded to H.264 first.",
     )
     parser.add_argument("videos", nargs="+", type=Path, metavar="VIDEO", help="video files")
-    parser.add_argument("--port", type=int, default=8554, help="RTSP port (default 8554)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int_arg(1, 65535), default=8554, help="RTSP port")
+    parser.add_argument("--host", type=host_arg, default="127.0.0.1", help="address to listen on")
     parser.add_argument(
         "--names", help="comma-separated mount names, one per video (default cam0,cam1,…)"
     )
@@ -32,15 +34,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     try:
         sim = Simulator(args.videos, args.port, host=args.host, names=names)
     except ValueError as exc:
-        print(f"sitewatch simulate: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         sim.start()
     except SimulatorError as exc:
-        print(f"sitewatch simulate: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(str(exc)) from None
     try:
         for video, url in zip(sim.videos, sim.urls, strict=True):
             print(f"{url}\t{video}", flush=True)

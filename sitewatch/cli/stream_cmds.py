@@ -3,40 +3,64 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 
+from sitewatch.cli.common import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    CommandFailed,
+    check_source,
+    duration_arg,
+    output_arg,
+)
 
-def _add_stream_options(parser: argparse.ArgumentParser) -> None:
+
+def _add_stream_options(parser: argparse.ArgumentParser, suffixes: tuple[str, ...]) -> None:
     parser.add_argument("url", metavar="URL", help="rtsp:// URL or video file")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     parser.add_argument(
-        "--transport", choices=("tcp", "udp"), default="tcp", help="RTSP transport (tcp)"
+        "-o",
+        "--output",
+        type=output_arg(suffixes),
+        required=True,
+        metavar="OUT",
+        help=f"file to write ({', '.join(suffixes)})",
     )
+    parser.add_argument("--transport", choices=("tcp", "udp"), default="tcp", help="RTSP transport")
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="give up after this many seconds (30)"
+        "--timeout",
+        type=duration_arg,
+        default=30.0,
+        metavar="T",
+        help="give up after this long: seconds or a duration such as 10s",
     )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     snap = sub.add_parser("snapshot", help="write one decoded frame of a camera or video to a JPEG")
-    _add_stream_options(snap)
+    _add_stream_options(snap, IMAGE_SUFFIXES)
     snap.set_defaults(func=run_snapshot)
     clip = sub.add_parser(
         "clip", help="record N seconds of a camera or video to MP4 without re-encoding"
     )
-    _add_stream_options(clip)
-    clip.add_argument("--seconds", type=float, required=True, help="length of the clip")
+    _add_stream_options(clip, VIDEO_SUFFIXES)
+    clip.add_argument(
+        "--seconds",
+        type=duration_arg,
+        required=True,
+        metavar="T",
+        help="length of the clip: seconds or a duration such as 1m (at most 1h)",
+    )
     clip.set_defaults(func=run_clip)
 
 
 def _open(args: argparse.Namespace, **settings: Any) -> Any:
     from streams import StreamSettings, open_source
 
-    cfg = StreamSettings(transport=args.transport, **settings)
-    return open_source(args.url, cfg)
+    url = check_source(args.url, timeout=min(3.0, args.timeout))
+    open_timeout = max(0.5, min(300.0, args.timeout))
+    cfg = StreamSettings(transport=args.transport, open_timeout=open_timeout, **settings)
+    return open_source(url, cfg)
 
 
 def _deadline(seconds: float) -> tuple[threading.Event, threading.Timer]:
@@ -58,30 +82,26 @@ def run_snapshot(args: argparse.Namespace) -> int:
             frame = next(source.frames(stop), None)
             status = source.status
     except SourceError as exc:
-        print(f"sitewatch snapshot: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(str(exc)) from None
     finally:
         timer.cancel()
     if frame is None:
         why = status.last_error or "no frame"
-        print(f"sitewatch snapshot: no frame within {args.timeout:g} s ({why})", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"{args.url}: no frame within {args.timeout:g} s ({why})")
     if not cv2.imwrite(str(args.output), frame.image):
-        print(f"sitewatch snapshot: cannot write {args.output}", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"cannot write {args.output}")
     h, w = frame.image.shape[:2]
     print(f"{args.output}: {w}x{h} frame at {frame.pts:.2f} s")
     return 0
 
 
 def run_clip(args: argparse.Namespace) -> int:
+    from sitewatch.cli.common import CommandError
     from streams import SourceError
     from streams.ring import RingPacket, write_clip
 
-    if not 0 < args.seconds <= 3600:
-        msg = f"--seconds must be in (0, 3600], got {args.seconds:g}"
-        print(f"sitewatch clip: {msg}", file=sys.stderr)
-        return 2
+    if args.seconds > 3600:
+        raise CommandError(f"--seconds must be at most 1h, got {args.seconds:g} s")
     stop, timer = _deadline(args.timeout + args.seconds)
     packets: list[RingPacket] = []
     try:
@@ -96,15 +116,12 @@ def run_clip(args: argparse.Namespace) -> int:
                 packets.append(packet)
             status = source.status
     except SourceError as exc:
-        print(f"sitewatch clip: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(str(exc)) from None
     finally:
         timer.cancel()
     if not packets:
         why = status.last_error or "no keyframe"
-        msg = f"nothing recorded within {args.timeout:g} s ({why})"
-        print(f"sitewatch clip: {msg}", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"{args.url}: nothing recorded within {args.timeout:g} s ({why})")
     write_clip(packets, args.output)
     span = packets[-1].pts - packets[0].pts
     codec = packets[0].template.codec

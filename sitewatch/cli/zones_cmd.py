@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sitewatch.cli.common import CommandError, camera_or_fail, load_site_or_fail
+from sitewatch.cli.common import (
+    IMAGE_SUFFIXES,
+    CommandError,
+    CommandFailed,
+    camera_or_fail,
+    duration_arg,
+    existing_file,
+    load_site_or_fail,
+    output_arg,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,46 +34,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     prev = inner.add_parser(
         "preview", help="zones, masks, ids and units drawn over a camera frame (PNG/JPEG)"
     )
-    prev.add_argument("--config", required=True, metavar="FILE", help="site YAML")
+    prev.add_argument("--config", required=True, type=Path, metavar="FILE", help="site YAML")
     prev.add_argument("--camera", required=True, metavar="ID", help="camera id in the config")
     prev.add_argument(
-        "--image", metavar="IMG", help="draw over this image instead of a frame from the camera"
+        "--image",
+        type=existing_file,
+        metavar="IMG",
+        help="draw over this image instead of a frame from the camera",
     )
-    prev.add_argument("-o", "--output", metavar="OUT", help="image to write (default zones-ID.png)")
+    prev.add_argument(
+        "-o",
+        "--output",
+        type=output_arg(IMAGE_SUFFIXES),
+        metavar="OUT",
+        help="image to write (.png or .jpg; default zones-ID.png)",
+    )
     prev.add_argument(
         "--box",
         action="append",
+        type=_parse_box,
         default=[],
         metavar="X1,Y1,X2,Y2",
         help="also draw this box (pixels) and print the zone it belongs to; repeatable",
     )
     prev.add_argument(
         "--timeout",
-        type=float,
+        type=duration_arg,
         default=30.0,
-        metavar="S",
-        help="give up reading a frame from the camera after S seconds (default 30)",
+        metavar="T",
+        help="give up reading a frame from the camera after T (seconds, or 10s, 1m)",
     )
     prev.set_defaults(func=run_preview)
     geo = inner.add_parser(
         "geojson", help="zones of cameras with a ground: mapping as GeoJSON (lon/lat)"
     )
-    geo.add_argument("--config", required=True, metavar="FILE", help="site YAML")
+    geo.add_argument("--config", required=True, type=Path, metavar="FILE", help="site YAML")
     geo.add_argument("--camera", action="append", metavar="ID", help="only this camera; repeatable")
     geo.add_argument("--masks", action="store_true", help="include masks as features")
-    geo.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    geo.add_argument(
+        "-o",
+        "--output",
+        type=output_arg((".geojson", ".json")),
+        metavar="OUT",
+        help="file to write (.geojson or .json; default: stdout)",
+    )
     geo.set_defaults(func=run_geojson)
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    try:
-        return _preview(args)
-    except CommandError as exc:
-        print(f"sitewatch zones preview: {exc}", file=sys.stderr)
-        return 2
-
-
-def _preview(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
@@ -72,8 +90,8 @@ def _preview(args: argparse.Namespace) -> int:
 
     site = load_site_or_fail(args.config)
     cam = camera_or_fail(site, args.camera)
-    boxes = np.array([_parse_box(b) for b in args.box], dtype=np.float64).reshape(-1, 4)
-    image = _read_image(args.image) if args.image else grab_frame(cam, args.timeout)
+    boxes = np.array(args.box, dtype=np.float64).reshape(-1, 4)
+    image = _read_image(str(args.image)) if args.image else grab_frame(cam, args.timeout)
     h, w = image.shape[:2]
     if cam.resolution is not None and tuple(cam.resolution) != (w, h):
         print(
@@ -94,7 +112,7 @@ def _preview(args: argparse.Namespace) -> int:
     out = draw_zones(image, zs, boxes=boxes, labels=labels, notes=notes)
     path = Path(args.output or f"zones-{cam.id}.png")
     if not cv2.imwrite(str(path), out):
-        raise CommandError(f"cannot write {path} (use .png or .jpg)")
+        raise CommandFailed(f"cannot write {path}")
     for box, zone_id in zip(boxes, assigned, strict=True):
         print(f"box {','.join(f'{v:g}' for v in box)}: zone {zone_id or '(none)'}")
     print(f"{path}: {len(zs.zones)} zones, {len(zs.masks)} masks on a {w}x{h} frame")
@@ -102,12 +120,15 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _parse_box(text: str) -> list[float]:
+    """``X1,Y1,X2,Y2``: four finite pixel values with X1 < X2 and Y1 < Y2."""
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
         vals = []
-    if len(vals) != 4:
-        raise CommandError(f"--box must be X1,Y1,X2,Y2 in pixels, got {text!r}")
+    if len(vals) != 4 or not all(math.isfinite(v) and abs(v) <= 1e6 for v in vals):
+        raise argparse.ArgumentTypeError(f"expected X1,Y1,X2,Y2 in pixels, got {text!r}")
+    if not (vals[0] < vals[2] and vals[1] < vals[3]):
+        raise argparse.ArgumentTypeError(f"expected X1 < X2 and Y1 < Y2, got {text!r}")
     return vals
 
 
@@ -117,7 +138,7 @@ def _read_image(path: str) -> npt.NDArray[np.uint8]:
 
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise CommandError(f"cannot read image {path}")
+        raise CommandFailed(f"cannot read image {path}: not a JPEG, PNG or other image")
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -125,6 +146,7 @@ def grab_frame(cam: CameraConfig, timeout: float) -> npt.NDArray[np.uint8]:
     """The first decoded frame of the camera (RTSP or file); CommandError after ``timeout``."""
     import numpy as np
 
+    from sitewatch.cli.common import check_source
     from streams import SourceError, open_source
 
     stop = threading.Event()
@@ -132,26 +154,21 @@ def grab_frame(cam: CameraConfig, timeout: float) -> npt.NDArray[np.uint8]:
     timer.daemon = True
     timer.start()
     try:
+        check_source(cam.url, timeout=min(3.0, timeout))
         with open_source(cam.url, cam) as src:
             for frame in src.frames(stop):
                 return np.asarray(frame.image, dtype=np.uint8)
     except SourceError as exc:
-        raise CommandError(f"camera {cam.id!r}: {exc}") from None
+        raise CommandFailed(f"camera {cam.id!r}: {exc}") from None
+    except CommandFailed as exc:
+        raise CommandFailed(f"camera {cam.id!r}: {exc}; use --image IMG") from None
     finally:
         timer.cancel()
     why = f"no frame within {timeout:g} s" if stop.is_set() else "the video has no frames"
-    raise CommandError(f"camera {cam.id!r} ({cam.url}): {why}; use --image IMG")
+    raise CommandFailed(f"camera {cam.id!r} ({cam.url}): {why}; use --image IMG")
 
 
 def run_geojson(args: argparse.Namespace) -> int:
-    try:
-        return _geojson(args)
-    except CommandError as exc:
-        print(f"sitewatch zones geojson: {exc}", file=sys.stderr)
-        return 2
-
-
-def _geojson(args: argparse.Namespace) -> int:
     from geofence.geojson import NotOnGroundError, merge, zones_geojson
     from sitewatch.config.zones import ground_map_for, zoneset_for
 

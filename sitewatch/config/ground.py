@@ -15,49 +15,72 @@ with ``origin: [lon, lat]``). All points use the same kind.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
 
 from geofence.ground import GroundMap
+from sitewatch.config.types import StrictModel
+
+Pixel = Annotated[float, Field(ge=-1e5, le=1e5)]
+Metres = Annotated[float, Field(ge=-1e7, le=1e7)]
 
 
-class ControlPoint(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _lonlat(value: tuple[float, float] | None, strict_poles: bool = False) -> None:
+    if value is None:
+        return
+    lon, lat = value
+    ok_lat = -90 < lat < 90 if strict_poles else -90 <= lat <= 90
+    if not (-180 <= lon <= 180 and ok_lat):
+        raise ValueError(
+            f"[{lon:g}, {lat:g}] is not [longitude, latitude] in degrees "
+            "(longitude -180..180, latitude -90..90)"
+        )
 
-    pixel: tuple[float, float] = Field(description="[x, y] in pixels of the camera resolution.")
+
+class ControlPoint(StrictModel):
+    pixel: tuple[Pixel, Pixel] = Field(description="[x, y] in pixels of the camera resolution.")
     lonlat: tuple[float, float] | None = Field(
         None, description="[longitude, latitude] in degrees (WGS84)."
     )
-    metres: tuple[float, float] | None = Field(
+    metres: tuple[Metres, Metres] | None = Field(
         None, description="[east, north] in metres on a local grid."
     )
+
+    @field_validator("lonlat")
+    @classmethod
+    def _degrees(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        _lonlat(value)
+        return value
 
     @model_validator(mode="after")
     def _one_ground_end(self) -> ControlPoint:
         if (self.lonlat is None) == (self.metres is None):
             raise ValueError("give exactly one of lonlat: [lon, lat] or metres: [east, north]")
-        if self.lonlat is not None:
-            lon, lat = self.lonlat
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                raise ValueError(
-                    f"lonlat {list(self.lonlat)} is not [longitude, latitude] in degrees"
-                )
         return self
 
 
-class GroundConfig(BaseModel):
+class GroundConfig(StrictModel):
     """Control points for the camera's pixel → ground mapping."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     points: list[ControlPoint] = Field(
-        min_length=4, description="Four or more control points, spread over the watched area."
+        min_length=4,
+        max_length=1000,
+        description="Four or more control points, spread over the watched area.",
     )
     origin: tuple[float, float] | None = Field(
         None, description="[lon, lat] of metres [0, 0], to put a metres grid on the map."
     )
+
     max_error_m: float = Field(
         2.0, gt=0, le=1000, description="Reject the points when one misses its fit by more metres."
     )
+
+    @field_validator("origin")
+    @classmethod
+    def _origin_degrees(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        _lonlat(value, strict_poles=True)
+        return value
 
     @property
     def kind(self) -> str:

@@ -38,6 +38,8 @@ def _type_name(annotation: Any, duration: bool) -> str:
         return "duration"
     origin = get_origin(annotation)
     args = get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0], duration)
     if origin is Literal:
         return " \\| ".join(str(a) for a in args)
     if origin in (types.UnionType, typing.Union):

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from detector.settings import DetectorSettings
 from sitewatch.config.ground import GroundConfig
 from sitewatch.config.loader import Loc, load_model
+from sitewatch.config.types import Host, SafeId, StrictModel, check_camera_url
 from sitewatch.config.units import UnitsConfig, units_checks
+from sitewatch.config.worker import WorkerConfig
+from sitewatch.config.workflow import WorkflowConfig
 from sitewatch.config.zones import MaskConfig, ZoneConfig, geofence_checks
 from sitewatch.db import check_url
+from streams.clock import Duration
 from streams.settings import StreamSettings
+
+PixelSize = Annotated[int, Field(ge=1, le=16384)]
 
 
 class CameraConfig(StreamSettings):
     """One camera: where to read it, how, and what to watch in it."""
 
-    id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[\w.-]+$", description="Unique camera id."
-    )
+    id: SafeId = Field(description="Unique camera id: letters, digits, _ and - (it names folders).")
     url: str = Field(
         min_length=1,
         description="rtsp:// (or rtsps://) URL, or a video file path (relative to the config).",
     )
     name: str | None = Field(None, max_length=128, description="Human-readable camera name.")
-    resolution: tuple[int, int] | None = Field(
+    resolution: tuple[PixelSize, PixelSize] | None = Field(
         None, description="[width, height] of the stream; needed for zones given in pixels."
     )
     zones: list[ZoneConfig] = Field(
@@ -39,22 +44,11 @@ class CameraConfig(StreamSettings):
 
     @field_validator("url")
     @classmethod
-    def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
-        if "://" in value:
-            scheme = value.split("://", 1)[0].lower()
-            if scheme not in {"rtsp", "rtsps", "file", "http", "https"}:
-                raise ValueError(f"unsupported URL scheme {scheme!r}: use rtsp:// or a file path")
-            return value
-        base = (info.context or {}).get("config_dir")
-        path = Path(value)
-        if base is not None and not path.is_absolute():
-            path = Path(base) / path
-        return str(path)
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        return check_camera_url(value, (info.context or {}).get("config_dir"))
 
 
-class DatabaseConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DatabaseConfig(StrictModel):
     url: str = Field(
         "sqlite:///sitewatch.db",
         description="SQLAlchemy URL: sqlite:///FILE (embedded default) or postgresql+psycopg://…",
@@ -66,16 +60,40 @@ class DatabaseConfig(BaseModel):
         return check_url(value)
 
 
-class ApiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = Field("127.0.0.1", description="Address the API and web pages listen on.")
+class ApiConfig(StrictModel):
+    host: Host = Field("127.0.0.1", description="Address the API and web pages listen on.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the API and web pages.")
+    public_url: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="URL the pages are reached at from outside (links; https:// makes "
+        "cookies Secure); default http://host:port.",
+    )
+    secret_key_file: Path = Field(
+        "state/secret_key",
+        validate_default=True,  # the default is relative to the config file too
+        description="File holding the secret that signs sessions and hashes API keys; created "
+        "(mode 0600) when absent; SITEWATCH_SECRET_KEY overrides it. Relative to the config.",
+    )
+    token_ttl: Duration = Field(
+        8 * 3600.0, ge=300, le=30 * 86400, description="How long a sign-in stays valid."
+    )
+
+    @field_validator("secret_key_file")
+    @classmethod
+    def _key_relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("config_dir")
+        return Path(base) / value if base is not None and not value.is_absolute() else value
 
 
-class StorageConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class UploadLimits(StrictModel):
+    image_mb: int = Field(20, ge=1, le=1024, description="Largest JPEG or PNG upload, MiB.")
+    video_mb: int = Field(200, ge=1, le=8192, description="Largest MP4 clip upload, MiB.")
+    pdf_mb: int = Field(50, ge=1, le=1024, description="Largest PDF document upload, MiB.")
 
+
+class StorageConfig(StrictModel):
     evidence_dir: Path = Field(
         Path("evidence"),
         description="Folder for evidence (before/after images, snapshots, clips); "
@@ -85,6 +103,9 @@ class StorageConfig(BaseModel):
         Path("state/references"),
         description="Folder where long-term reference images are kept across restarts.",
     )
+    max_upload: UploadLimits = Field(
+        default_factory=UploadLimits, description="Largest accepted upload per media type."
+    )
 
     @field_validator("evidence_dir", "reference_dir")
     @classmethod
@@ -93,10 +114,8 @@ class StorageConfig(BaseModel):
         return Path(base) / value if base is not None and not value.is_absolute() else value
 
 
-class SiteConfig(BaseModel):
+class SiteConfig(StrictModel):
     """Everything one deployment needs, in one file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     units: UnitsConfig | None = Field(
         None, description="Reporting units (district / towns / villages) that zones refer to."
@@ -112,6 +131,14 @@ class SiteConfig(BaseModel):
     api: ApiConfig = Field(default_factory=ApiConfig, description="The API and web pages.")
     storage: StorageConfig = Field(
         default_factory=StorageConfig, description="Folders for evidence and detector state."
+    )
+    workflow: WorkflowConfig = Field(
+        default_factory=WorkflowConfig,
+        description="Stage deadlines, working days, holidays, time zone, check-in cut-off.",
+    )
+    worker: WorkerConfig = Field(
+        default_factory=WorkerConfig,
+        description="The detector worker: API delivery, heartbeats, metrics, MQTT, webhooks.",
     )
 
     def camera(self, camera_id: str) -> CameraConfig:

@@ -13,36 +13,35 @@ Zones then name their unit as ``town/village`` (``南屿镇/旗山村``) or ``to
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from geofence.units import UnitTree
+from sitewatch.config.types import StrictModel
 
 _NAME = r"^[^/\s]+$"
 
 
-class UnitsConfig(BaseModel):
-    """One district with its towns, each with its villages and communities."""
+def _unit_name(value: str) -> str:
+    if not value.strip() or "/" in value or any(c.isspace() for c in value) or len(value) > 64:
+        raise ValueError(f"unit name {value!r} must be 1 to 64 characters without '/' or spaces")
+    return value
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+UnitName = Annotated[str, AfterValidator(_unit_name)]
+
+
+class UnitsConfig(StrictModel):
+    """One district with its towns, each with its villages and communities."""
 
     district: str = Field(
         min_length=1, max_length=64, pattern=_NAME, description="The district, e.g. 闽侯县."
     )
-    towns: dict[str, list[str]] = Field(
+    towns: dict[UnitName, list[UnitName]] = Field(
         min_length=1,
         description="Town name → its villages and communities (names ending 社区 are communities).",
     )
-
-    @field_validator("towns")
-    @classmethod
-    def _names(cls, towns: dict[str, list[str]]) -> dict[str, list[str]]:
-        for town, villages in towns.items():
-            if not town.strip() or "/" in town:
-                raise ValueError(f"town name {town!r} must be non-empty and contain no '/'")
-            for v in villages:
-                if not v.strip() or "/" in v:
-                    raise ValueError(f"{town}: village name {v!r} must be non-empty, without '/'")
-        return towns
 
     def tree(self) -> UnitTree:
         """The hierarchy (a repeated village counts once; :func:`units_checks` reports it)."""

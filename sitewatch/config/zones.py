@@ -8,19 +8,22 @@ declared units, the detector's classes, the ground control points) run in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from detector.settings import ZoneOverrides
 from geofence import GroundMap, Mask, UnitTree, UnknownUnitError, Zone, ZoneSet
 from geofence.ground import find_outlier
 from geofence.polygons import frame_problems, shape_problems
+from sitewatch.config.types import SafeId, StrictModel
 
 if TYPE_CHECKING:
     from sitewatch.config.site import CameraConfig, SiteConfig
 
+Coord = Annotated[float, Field(ge=-1e6, le=1e6)]
 Point = tuple[float, float]
+PointIn = tuple[Coord, Coord]
 Loc = tuple[str | int, ...]
 
 
@@ -31,18 +34,17 @@ def _shape(points: list[Point], what: str) -> list[Point]:
     return points
 
 
-class MaskConfig(BaseModel):
+class MaskConfig(StrictModel):
     """A region never analysed (a road, a tree that sways, a neighbour's yard)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str | None = Field(None, max_length=64, description="Optional name shown in previews.")
+    id: SafeId | None = Field(None, description="Optional id shown in previews.")
     coords: Literal["fraction", "pixel"] = Field(
         "fraction", description="Units of polygon: fractions of the frame (default) or pixels."
     )
-    polygon: list[Point] = Field(
+    polygon: list[PointIn] = Field(
+        max_length=10000,
         description="Corners as [x, y] (3 or more, in order around the area); "
-        "fractions of width/height unless coords: pixel."
+        "fractions of width/height unless coords: pixel.",
     )
 
     @field_validator("polygon")
@@ -59,14 +61,7 @@ class ZoneConfig(ZoneOverrides):
     override ``detector:`` for this zone only.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[\w.-]+$",
-        description="Unique id within the camera.",
-    )
+    id: SafeId = Field(description="Unique id within the camera: letters, digits, _ and -.")
     unit: str = Field(
         min_length=1,
         max_length=128,
@@ -75,9 +70,10 @@ class ZoneConfig(ZoneOverrides):
     coords: Literal["fraction", "pixel"] = Field(
         "fraction", description="Units of polygon: fractions of the frame (default) or pixels."
     )
-    polygon: list[Point] = Field(
+    polygon: list[PointIn] = Field(
+        max_length=10000,
         description="Corners as [x, y] (3 or more, in order around the area); "
-        "fractions of width/height unless coords: pixel."
+        "fractions of width/height unless coords: pixel.",
     )
     name: str | None = Field(None, max_length=128, description="Human-readable zone name.")
 
@@ -196,7 +192,10 @@ def _ground_checks(
     try:
         gm = ground.ground_map()
     except ValueError as exc:
-        return [(at + ("points",), f"ground: {exc}".replace("GroundMap: ", ""))]
+        text = str(exc)
+        for internal in ("GroundMap: ", "LocalPlane: ", "fit_homography: "):
+            text = text.replace(internal, "")
+        return [(at + ("points",), f"ground: {text}")]
     residuals = gm.residuals_m
     if not residuals.max() > ground.max_error_m:
         return []

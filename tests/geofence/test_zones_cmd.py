@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import cv2
@@ -93,10 +94,13 @@ def test_preview_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     rc = main(["zones", "preview", "--config", str(config), "--camera", "nope"])
     assert rc == 2 and "no camera 'nope'" in capsys.readouterr().err
     rc = main(["zones", "preview", "--config", str(config), "--camera", "cam1", "--image", "x.png"])
-    assert rc == 2 and "cannot read image x.png" in capsys.readouterr().err
+    assert rc == 2 and "--image: file not found: x.png" in capsys.readouterr().err
+    not_image = ["--camera", "cam1", "--image", str(config)]
+    rc = main(["zones", "preview", "--config", str(config), *not_image])
+    assert rc == 1 and f"cannot read image {config}" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text(config.read_text().replace("南屿镇/旗山村", "南屿镇/旗山"), encoding="utf-8")
-    rc = main(["zones", "preview", "--config", str(bad), "--camera", "cam1", "--image", "x.png"])
+    rc = main(["zones", "preview", "--config", str(bad), *not_image])
     err = capsys.readouterr().err
     assert rc == 2 and f"{bad}:11: cameras[0].zones[0].unit" in err
 
@@ -119,7 +123,10 @@ def test_preview_gives_up_on_a_dead_camera(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path)  # rtsp://127.0.0.1:9: nothing listens there
-    rc = main(["zones", "preview", "--config", str(config), "--camera", "cam1", "--timeout", "1"])
+    started = time.monotonic()
+    rc = main(["zones", "preview", "--config", str(config), "--camera", "cam1", "--timeout", "20s"])
     err = capsys.readouterr().err
-    assert rc == 2
-    assert "no frame within 1 s; use --image IMG" in err
+    assert rc == 1  # a runtime failure, and a refused connection fails at once
+    assert time.monotonic() - started < 5
+    assert err.startswith("sitewatch zones preview: camera 'cam1': cannot connect to 127.0.0.1:9")
+    assert "connection refused; use --image IMG" in err

@@ -68,7 +68,8 @@ def test_unknown_key_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     rc, lines = check(path, capsys)
     assert rc == 2
-    assert f"{path}:4: cameras[0].colour: unknown key" in lines
+    assert lines[0].startswith(f"{path}:4: cameras[0].colour: unknown key (allowed: ")
+    assert "id, url, name, resolution, zones" in lines[0]
 
 
 def test_wrong_type_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +86,7 @@ def test_wrong_type_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture
     rc, lines = check(path, capsys)
     assert rc == 2
     assert lines[0].startswith(f"{path}:5: api.port: ")
-    assert "integer" in lines[0] and "eighty" in lines[0]
+    assert lines[0].endswith("expected a whole number, got eighty")
 
 
 def test_out_of_range_value(tmp_path: Path) -> None:
@@ -173,7 +174,7 @@ def test_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: st
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r":1: expected a mapping of settings, got a list"):
+    with pytest.raises(ConfigError, match=r":1: expected a mapping of settings .*, got a list"):
         load_site(write(tmp_path, "- cam-1\n- cam-2\n"))
 
 
