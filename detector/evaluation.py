@@ -1,9 +1,9 @@
 """Scoring the pipeline on synthetic scenes with ground truth (tests and ``bench/``).
 
 :func:`run_video` replays an encoded scenario through ``streams.open_source`` and a
-:class:`CameraPipeline` exactly as ``sitewatch replay`` does (stream time = video
-time × ``scenario.speed``); :func:`score` matches its events with the ground truth:
-a ``confirmed`` event matches a structure that must be reported when their boxes
+:class:`CameraPipeline` with the loop ``sitewatch replay`` runs (``detector.replay``;
+stream time = video time × ``scenario.speed``); :func:`score` matches its events with
+the ground truth: a ``confirmed`` event matches a structure that must be reported when their boxes
 overlap (IoU ≥ 0.2 or half of the smaller box), every other confirmed event is a
 false report (a second event for the same structure is a duplicate), and latency is
 the confirmation time minus the structure's completion time (scene seconds).
@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detector import boxes as bx
 from detector.backends.base import Backend
+from detector.events import event_json
 from detector.pipeline import CameraPipeline
-from detector.reporting import event_json
+from detector.replay import replay
 from detector.settings import DetectorSettings
 from detector.synth.scene import Scenario
 from detector.synth.truth import GroundTruth, StructureTruth
-from detector.tracks import box_iou, box_overlap
 from geofence import Mask, Zone
 from streams import StreamSettings, open_source
 
@@ -36,6 +37,9 @@ class Replay:
     cpu_s: float
     analysis_cpu_s: float
     transient_runs: int = 0
+    away: dict[str, int] = field(default_factory=dict)  # samples not in view, by reason
+    new_views: int = 0  # views that never came back and were learnt afresh
+    departures: int = 0  # changes absorbed as something leaving
 
 
 @dataclass
@@ -90,20 +94,20 @@ def run_video(
     analysis = 0.0
     start = time.process_time()
     with open_source(str(video), stream) as src, pipe:
-        for frame in src.frames():
-            t0 = time.process_time()
-            found = pipe.process(frame.image, frame.pts * speed, wall=frame.wall, pts=frame.pts)
-            analysis += time.process_time() - t0
+        for step in replay(src.frames(), pipe, speed):  # the loop `sitewatch replay` runs
+            analysis += step.cpu_s
             samples += 1
-            events.extend(event_json(found))
+            events.extend(event_json(step.events))
     runs = 0 if pipe.transient is None else pipe.transient.runs
-    return Replay(events, samples, time.process_time() - start, analysis, runs)
+    away = {state.value: n for state, n in pipe.view.counts.items()}
+    cpu = time.process_time() - start
+    return Replay(events, samples, cpu, analysis, runs, away, pipe.view.changes, pipe.departures)
 
 
 def _matches(event: dict[str, Any], truth: StructureTruth) -> bool:
     x1, y1, x2, y2 = (round(v) for v in event["bbox"])
     box = (x1, y1, x2, y2)
-    return box_iou(box, truth.bbox) >= 0.2 or box_overlap(box, truth.bbox) >= 0.5
+    return bx.iou(box, truth.bbox) >= 0.2 or bx.overlap(box, truth.bbox) >= 0.5
 
 
 def score(truth: GroundTruth, events: list[dict[str, Any]], slack: float) -> Score:

@@ -13,14 +13,19 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cv2
 import numpy as np
 
 from geofence import ZoneSet
+
+if TYPE_CHECKING:
+    from detector.events import Event
+from streams.paths import inside_root
 
 
 class ClipSource(Protocol):
@@ -37,10 +42,23 @@ class _PendingClip:
     path: Path
 
 
-def folder_name(record: dict[str, Any], wall: float) -> str:
-    """``YYYYmmddTHHMMSS-<zone>-<id8>`` (local time of ``wall``)."""
-    stamp = datetime.fromtimestamp(wall).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{record['zone']}-{record['id'][:8]}"
+def folder_name(event: Event, wall: float, tz: tzinfo | str = "UTC") -> str:
+    """``YYYYmmddTHHMMSS-<zone>-<id8>``: ``wall`` as the site's clock shows it (``tz``, an
+    IANA name such as ``Asia/Shanghai`` or a ``tzinfo``), never the machine's time zone."""
+    stamp = datetime.fromtimestamp(wall, site_zone(tz)).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{event.zone}-{event.id[:8]}"
+
+
+def site_zone(tz: tzinfo | str) -> tzinfo:
+    """``tz`` as a ``tzinfo`` (an IANA name such as ``Asia/Shanghai``, or one already)."""
+    if not isinstance(tz, str):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"tz must be an IANA time zone such as 'Asia/Shanghai', got {tz!r}"
+        ) from exc
 
 
 def detection_id(camera: str, zone: str, first_seen: float, event: str, box: list[float]) -> str:
@@ -66,6 +84,7 @@ class EvidenceWriter:
     """Writes one folder per event; exports ring-buffer clips once their end has been recorded.
 
     ``clip_pre`` / ``clip_post``: seconds of stream before and after the event in the clip.
+    ``tz``: the site's time zone (IANA name or ``tzinfo``) for the folder names.
     """
 
     def __init__(
@@ -78,6 +97,7 @@ class EvidenceWriter:
         quality: int = 90,
         clip_pre: float = 10.0,
         clip_post: float = 5.0,
+        tz: tzinfo | str = "UTC",
     ) -> None:
         if not 0 <= pad <= 5:
             raise ValueError(f"pad must be in [0, 5] box sizes, got {pad}")
@@ -86,18 +106,19 @@ class EvidenceWriter:
         if clip_pre < 0 or clip_post < 0:
             raise ValueError(f"clip_pre/clip_post must be ≥ 0 s, got {clip_pre}/{clip_post}")
         self.root = Path(root)
-        self.camera = camera
+        self.camera = inside_root(self.root, camera).name  # no id leaves root
         self.ring = ring
         self.pad = pad
         self.quality = quality
         self.clip_pre = clip_pre
         self.clip_post = clip_post
+        self.tz = site_zone(tz)
         self._pending: list[_PendingClip] = []
         self.clip_errors = 0
 
     def write(
         self,
-        record: dict[str, Any],
+        event: Event,
         frame: np.ndarray,
         reference: np.ndarray,
         zones: ZoneSet,
@@ -105,17 +126,20 @@ class EvidenceWriter:
         wall: float,
         pts: float,
     ) -> Path:
-        """Write the folder for ``record`` (a replay JSON line plus ``frame_size`` and ``id``)."""
+        """Write the folder for ``event``; ``detection.json`` is its replay JSON line (without
+        ``evidence``: the folder is where it lies)."""
         h, w = frame.shape[:2]
-        folder = self.root / self.camera / folder_name(record, wall)
+        folder = inside_root(self.root, self.camera, folder_name(event, wall, self.tz))
         folder.mkdir(parents=True, exist_ok=True)
         ref_full = cv2.resize(reference, (w, h), interpolation=cv2.INTER_LINEAR)
-        x1, y1, x2, y2 = padded_box(record["bbox"], w, h, self.pad)
+        x1, y1, x2, y2 = padded_box(list(event.bbox), w, h, self.pad)
         self._jpg(folder / "before.jpg", ref_full[y1:y2, x1:x2])
         self._jpg(folder / "after.jpg", frame[y1:y2, x1:x2])
         self._jpg(folder / "frame.jpg", frame)
         self._jpg(folder / "reference.jpg", ref_full)
-        self._jpg(folder / "snapshot.jpg", _snapshot(frame, zones, record))
+        self._jpg(folder / "snapshot.jpg", _snapshot(frame, zones, event))
+        record = event.to_json()
+        record.pop("evidence")
         _write_json(folder / "detection.json", record)
         if self.ring is not None:
             clip = _PendingClip(
@@ -146,11 +170,11 @@ class EvidenceWriter:
         path.write_bytes(buf.tobytes())
 
 
-def _snapshot(frame: np.ndarray, zones: ZoneSet, record: dict[str, Any]) -> np.ndarray:
+def _snapshot(frame: np.ndarray, zones: ZoneSet, event: Event) -> np.ndarray:
     from geofence.preview import draw_zones
 
-    text = f"{record['event']} {record['label']} {record['score']:.2f}"
-    return draw_zones(frame, zones, boxes=[record["bbox"]], labels=[text])
+    text = f"{event.event} {event.label} {event.score:.2f}"
+    return draw_zones(frame, zones, boxes=[list(event.bbox)], labels=[text])
 
 
 def _write_json(path: Path, obj: object) -> None:

@@ -64,13 +64,19 @@ class LightTrend:
         self._last: tuple[float, float] | None = None  # (t, trend)
 
     def steady(self, luma: float, t: float) -> bool:
-        if self._last is None:
-            self._last = (t, luma)
-        last_t, trend = self._last
-        k = float(-np.expm1(-max(t - last_t, 0.0) / self.time_constant))
-        trend += k * (luma - trend)
-        self._last = (t, trend)
+        """Is a frame of ``luma`` at ``t`` steady light? It then joins the trend."""
+        self._last = self._next(luma, t)
+        return abs(luma - self._last[1]) <= self.tolerance * max(self._last[1], 10.0)
+
+    def peek(self, luma: float, t: float) -> bool:
+        """:meth:`steady` without taking the frame into the trend (a sample not in view)."""
+        trend = self._next(luma, t)[1]
         return abs(luma - trend) <= self.tolerance * max(trend, 10.0)
+
+    def _next(self, luma: float, t: float) -> tuple[float, float]:
+        last_t, trend = (t, luma) if self._last is None else self._last
+        k = float(-np.expm1(-max(t - last_t, 0.0) / self.time_constant))
+        return (t, trend + k * (luma - trend))
 
 
 @dataclass(frozen=True)

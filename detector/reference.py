@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from detector.frames import LightMode
+from detector.registration import Registrar, Shift
 from detector.tracks import Track
 
 
@@ -152,6 +153,26 @@ class ReferenceSet:
 
     def others(self, mode: LightMode) -> Iterable[Reference]:
         return (r for m, r in self.modes.items() if m is not mode and r.ready)
+
+    def picture(self, frame: np.ndarray, shift: Shift) -> np.ndarray:
+        """``frame`` at the colour pictures' size, aligned to the references."""
+        h, w = self.color_shape
+        return Registrar.resized(frame, (w, h), shift.scaled(w / self.shape[1]), cv2.INTER_AREA)
+
+    def before_picture(
+        self, ref: Reference, shift: Shift, frame_size: tuple[int, int]
+    ) -> np.ndarray:
+        """``ref``'s colour picture at source size, moved like the current frame."""
+        back = shift.scaled(-frame_size[0] / self.shape[1])
+        return Registrar.resized(ref.color, frame_size, back, cv2.INTER_LINEAR)
+
+    def knowing(self, mode: LightMode, box_mask: np.ndarray) -> Reference | None:
+        """Another mode's reference that knows the place (``box_mask``), when ``mode``'s
+        does not (it was learnt while a candidate stood there, at dusk)."""
+        for other in self.others(mode):
+            if float(other.valid()[box_mask].mean()) >= 0.6:
+                return other
+        return None
 
     def take_region(
         self,

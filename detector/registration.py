@@ -27,6 +27,10 @@ class Shift:
     def magnitude(self) -> float:
         return float(np.hypot(self.dx, self.dy))
 
+    @property
+    def xy(self) -> tuple[float, float]:
+        return (self.dx, self.dy)
+
     def scaled(self, factor: float) -> Shift:
         """The same shift for an image ``factor`` times as wide (negative: the inverse)."""
         return Shift(self.dx * factor, self.dy * factor, self.response)

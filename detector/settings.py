@@ -85,6 +85,14 @@ class DetectorSettings(BaseModel):
         "adapt 4× slower, pending regions never.",
     )
 
+    reaim_after: Duration = Field(
+        7200.0,
+        ge=60,
+        le=30 * 86400,
+        description="A view that has not come back for this long (stream time) is the "
+        "camera's new view: it is learnt afresh (PTZ tours away for less are skipped).",
+    )
+
     def for_zone(self, overrides: ZoneOverrides | None) -> DetectorSettings:
         """These settings with a zone's overrides applied (unset override fields inherit)."""
         if overrides is None:

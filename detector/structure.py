@@ -9,13 +9,15 @@ light) or sees it only faintly. ``None`` means no structure class was found at a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from detector.backends.base import Backend
 from detector.backends.common import PAD_VALUE
+from detector.boxes import iou_many
 from detector.types import Detections
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -28,6 +30,21 @@ def default_structure_model() -> Path:
     return WEIGHTS_DIR / DEFAULT_MODEL_NAME
 
 
+def label_floors_path(model: Path) -> Path:
+    """Where the per-class calibrated confidences of ``model`` are kept (next to it)."""
+    return model.with_name(model.stem + ".labels.json")
+
+
+def load_label_floors(model: Path) -> dict[str, float]:
+    """The calibrated confidence per class of ``model`` (``bench/calibrate_labels.py``);
+    empty when the model has none (then every label counts)."""
+    path = label_floors_path(model)
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): float(v) for k, v in data.get("min_score", {}).items()}
+
+
 def _backend_input(backend: Backend) -> int:
     """The model input side a backend reports (``imgsz`` int or (h, w)), else 320."""
     size = getattr(backend, "imgsz", None)
@@ -36,17 +53,6 @@ def _backend_input(backend: Backend) -> int:
     if isinstance(size, tuple) and size:
         return int(max(size))
     return DEFAULT_INPUT
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return np.asarray(inter / np.maximum(area + areas - inter, 1e-9))
 
 
 class StructureLabeler:
@@ -59,6 +65,8 @@ class StructureLabeler:
     model's input side (default: the backend's ``imgsz``, else 320). Crops smaller than the
     input are padded grey, not enlarged: the model learned structures at scene scale, and
     enlarging a small crop cost about a third of the correct labels on synthetic scenes.
+    ``floors``: the calibrated confidence per class (``load_label_floors``): a label scored
+    under its class's floor is not trusted to name the class (:meth:`trusted`).
     """
 
     def __init__(
@@ -69,6 +77,7 @@ class StructureLabeler:
         min_score: float = 0.25,
         same_iou: float = 0.3,
         input_size: int | None = None,
+        floors: Mapping[str, float] | None = None,
     ) -> None:
         known = set(backend.names.values())
         if not classes:
@@ -91,6 +100,14 @@ class StructureLabeler:
         self.classes = tuple(classes)
         self.min_score = min_score
         self.same_iou = same_iou
+        self.floors = dict(floors or {})
+        bad = {k: v for k, v in self.floors.items() if not 0.0 <= v <= 1.0}
+        if bad:
+            raise ValueError(f"floors: expected confidences in [0, 1], got {bad}")
+
+    def trusted(self, name: str, score: float) -> bool:
+        """Is ``score`` at least the calibrated confidence of class ``name``?"""
+        return score >= self.floors.get(name, 0.0)
 
     def _structures(self, crop: np.ndarray) -> Detections:
         h, w = crop.shape[:2]
@@ -134,6 +151,6 @@ class StructureLabeler:
         same = [i for i, n in enumerate(earlier.class_name) if n == name]
         if not same:
             return 0.0
-        overlap = _iou(box, earlier.xyxy[same])
+        overlap = iou_many(box, earlier.xyxy[same])
         scores = earlier.confidence[same][overlap >= self.same_iou]
         return float(scores.max()) if len(scores) else 0.0

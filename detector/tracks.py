@@ -1,4 +1,5 @@
-"""Tracks (candidate or confirmed structures) and the box and texture helpers they use."""
+"""Tracks (candidate or confirmed structures), what one sample shows them (:class:`Observation`)
+and the texture and light helpers they use (box measures are in ``detector.boxes``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,31 @@ from typing import Any
 
 import numpy as np
 
+from detector.boxes import Box
 from detector.frames import LightMode, texture_change
-
-Box = tuple[int, int, int, int]
 
 
 class TrackState(StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one sample shows, in analysis pixels (the frame already aligned to the reference)."""
+
+    t: float
+    index: int
+    mode: LightMode
+    norm: np.ndarray  # current normalised grey
+    reference: np.ndarray  # the reference it was compared with
+    changed: np.ndarray  # bool: changed pixels
+    comparable: np.ndarray  # bool: pixels where the comparison means something
+    visible: np.ndarray  # bool: watched pixels in view (the reference may not know them)
+    regions: list[tuple[Box, str, float]]  # (box, zone id, strength) of stable regions
+    light_ok: bool = True  # steady light like the reference's (not dusk, not a passing cloud)
+    light_like: bool = True  # lit about like the reference's frames (0.6–1.7× its luma)
+    chroma_diff: np.ndarray | None = None  # (h, w, 2) colour minus reference colour (day only)
 
 
 @dataclass
@@ -36,8 +54,10 @@ class Track:
     lit: bool = False  # seen as a light source (lit window, lamp) in a dim frame: never confirmed
     matched: bool = False  # seen in a sample lit like its reference (needed to confirm)
     illumination: bool = False  # looks like light or shadow on the same surface, not a new thing
+    look_noise: float = 0.0  # usual distance to its template where the reference cannot tell
     transient_checked: int = -(10**9)  # sample index of the last transient-model check
     confirmed_at: float | None = None
+    reported: bool = True  # False: confirmed but its class does not count in the zone
     gone_since: float | None = None
     label: str = "change"
     score: float = 0.0
@@ -66,6 +86,7 @@ class Track:
             "state": self.state.value,
             "strength": self.strength,
             "confirmed_at": self.confirmed_at,
+            "reported": self.reported,
             "label": self.label,
             "score": self.score,
             "evidence": self.evidence,
@@ -84,55 +105,11 @@ class Track:
             state=TrackState(d["state"]),
             strength=float(d.get("strength", 1.0)),
             confirmed_at=None if d.get("confirmed_at") is None else float(d["confirmed_at"]),
+            reported=bool(d.get("reported", True)),
             label=str(d.get("label", "change")),
             score=float(d.get("score", 0.0)),
             evidence=d.get("evidence"),
         )
-
-
-def box_iou(a: Box, b: Box) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def box_overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / small if small > 0 else 0.0
-
-
-def area(b: Box) -> int:
-    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
-
-
-def box_inside(a: Box, b: Box) -> float:
-    """Fraction of ``a``'s area that lies inside ``b``."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
-
-
-def boxes_touch(a: Box, b: Box, gap: int) -> bool:
-    """True when ``a`` and ``b`` overlap or lie closer than ``gap`` pixels, or than half
-    the size of the smaller of the two (then they are taken for parts of one object)."""
-    size = min(max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1]))
-    gap = max(gap, size // 2)
-    return a[0] <= b[2] + gap and b[0] <= a[2] + gap and a[1] <= b[3] + gap and b[1] <= a[3] + gap
-
-
-def box_union(boxes: list[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def texture_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -146,3 +123,66 @@ def texture_distance(a: np.ndarray, b: np.ndarray) -> float:
 def _renorm(crop: np.ndarray) -> np.ndarray:
     std = float(crop.std())
     return ((crop - float(crop.mean())) / max(std, 1e-3)).astype(np.float32)
+
+
+LIGHT_BACK = 0.35  # normalised grey within this of the reference: the place looks as before
+LIGHT_BACK_SHARE = 0.7  # ... for this share of the pixels: a shadow or a patch of sun left
+LIGHT_SHADE = 0.3  # darker than the reference by at least this (log light) ...
+LIGHT_EVEN = 1.25  # ... and this many times the spread: a shadow fell on the same surface
+LIGHT_TEXTURE = 0.15  # census distance under which the surface keeps its own texture
+LIGHT_CHROMA_SCATTER = 0.08  # a shadow shifts colour evenly, if at all (day only)
+
+
+def explained_by_light(
+    current: np.ndarray,
+    reference: np.ndarray,
+    pixels: np.ndarray,
+    chroma_diff: np.ndarray | None = None,
+) -> bool:
+    """Is the change at ``pixels`` (bool, same shape) only light or shadow moving on the
+    same surfaces? Either they look as the reference shows them again (a shadow moved
+    off), or they are evenly darker than it (a shadow moved on) with their texture and
+    colour kept (``chroma_diff``: colour minus the reference's, by day). A new part of a structure
+    changes the pattern or the colour, or brightens the place, not only darkens it."""
+    n = int(np.count_nonzero(pixels))
+    if n < 16:
+        return False
+    e = (current - reference)[pixels]
+    if float(np.mean(np.abs(e) < LIGHT_BACK)) >= LIGHT_BACK_SHARE:
+        return True
+    mean, spread = float(e.mean()), float(e.std())
+    if mean > -LIGHT_SHADE or -mean < LIGHT_EVEN * spread:
+        return False
+    census, _ = texture_change(_renorm(current), _renorm(reference), 3)
+    if float(census[pixels].mean()) >= LIGHT_TEXTURE:
+        return False  # the pattern changed: something new, not a shadow over the old
+    if chroma_diff is not None:
+        scatter = chroma_diff[pixels].reshape(-1, 2).std(axis=0)
+        return bool(np.all(scatter <= LIGHT_CHROMA_SCATTER))
+    return True
+
+
+TEXTURE_KEPT = 0.2  # census distance under which a surface still shows its own texture
+
+
+def illumination_only(track: Track, obs: Observation) -> bool:
+    """Does the change in the track's box look like light or shadow on the same surface?
+
+    Under a shadow, a patch of sun or the pool of a street lamp the log brightness moves
+    by about the same amount everywhere in the box (mean difference over twice its
+    spread), colour stays or shifts evenly (a yellow lamp), and the surface keeps its
+    texture; a new object changes the pattern, so the difference varies across the box.
+    """
+    d = track.crop(obs.norm) - track.crop(obs.reference)
+    if d.size == 0:
+        return False
+    mean, spread = abs(float(d.mean())), float(d.std())
+    if mean < 0.3 or mean < 2.0 * spread:
+        return False
+    if obs.chroma_diff is not None:
+        dc = track.crop(obs.chroma_diff).reshape(-1, 2)
+        shift, scatter = np.abs(dc.mean(axis=0)), dc.std(axis=0)
+        if bool(np.any(scatter > np.maximum(0.06, shift / 1.5))):
+            return False  # the colour changed, and not evenly
+    # the surface's own texture is still there (a slab laid on gravel would hide it)
+    return texture_distance(track.crop(obs.norm), track.crop(obs.reference)) < TEXTURE_KEPT

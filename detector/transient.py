@@ -25,6 +25,7 @@ TRANSIENT_CLASSES = PEOPLE_AND_VEHICLES | ANIMALS
 ANIMAL_CONF = 0.45  # small COCO models see sheep and cows in piles of material
 RECHECK = 10  # samples between two looks at the same pending track
 RECHECK_FLAGGED = 3  # the same for a track last found transient
+MAX_OBJECT_SHARE = 0.25  # a "transient object" over more of the view is a misdetection
 STRUCTURE_WINS = 0.5  # structure-model score that overrules a COCO vehicle
 
 BoxF = tuple[float, float, float, float]
@@ -91,13 +92,15 @@ class TransientFilter:
         shift: tuple[float, float],
         sample: int,
         labeler: Labeler | None = None,
-    ) -> None:
-        """Look at the pending ``tracks`` (seen in this sample) that are due for a look.
+    ) -> dict[int, bool]:
+        """Look at the pending ``tracks`` (seen in this sample) that are due for a look;
+        return the verdicts by track id (True: transient), which the tracker applies
+        (``Tracker.apply_transient``: it alone changes tracks).
 
         A track is due ``RECHECK`` samples after its last look (``RECHECK_FLAGGED`` when it
         was found transient). It is transient when people, vehicles or animals cover
-        ``cover`` of its changed pixels; then its stability clock restarts, so that only
-        time without them counts towards confirmation. ``scale``: analysis pixels per
+        ``cover`` of its changed pixels; then its stability clock is to restart, so that
+        only time without them counts towards confirmation. ``scale``: analysis pixels per
         source pixel; ``shift``: the frame's registration shift (analysis pixels).
 
         COCO has no excavators: it calls them trucks. With a structure ``labeler``, a
@@ -110,7 +113,7 @@ class TransientFilter:
             if sample - k.transient_checked >= (RECHECK_FLAGGED if k.transient else RECHECK)
         ]
         if not due:
-            return
+            return {}
         dx, dy = shift
         offset = np.array([dx, dy, dx, dy], np.float32)
         around: list[BoxF] = []
@@ -119,15 +122,37 @@ class TransientFilter:
             around.append((x1, y1, x2, y2))
         found = self.detect(frame, around)
         found_analysis = found * scale - offset
+        verdicts = {}
         for track, box in zip(due, around, strict=True):
-            track.transient = covered_change(changed, track.box, found_analysis) >= self.cover
-            track.transient_checked = sample
-            if track.transient and labeler is not None:
+            transient = covered_change(changed, track.box, found_analysis) >= self.cover
+            if transient and labeler is not None:
                 x1, y1, x2, y2 = (int(v) for v in box)
                 named = labeler.label(np.ascontiguousarray(frame[y1:y2, x1:x2]))
-                track.transient = named is None or named[1] < STRUCTURE_WINS
-            if track.transient:
-                track.stable_since = track.last_seen
+                transient = named is None or named[1] < STRUCTURE_WINS
+            verdicts[track.id] = transient
+        return verdicts
+
+    def departed(
+        self,
+        before: np.ndarray,
+        track: Track,
+        changed: np.ndarray,
+        scale: float,
+        shift: tuple[float, float],
+    ) -> bool:
+        """Is the track's change a departure: the reference picture ``before`` (source
+        pixels, aligned like the frame) shows people, vehicles or animals over its changed
+        pixels, where the frame itself no longer does? A reference learnt while a van
+        stood there (a warm-up, a first night, a slow adaptation) then differs from the
+        empty place; that is the scene returning to normal, not a new structure."""
+        dx, dy = shift
+        offset = np.array([dx, dy, dx, dy], np.float32)
+        x1, y1, x2, y2 = ((np.array(track.box, np.float32) + offset) / scale).tolist()
+        found = self.detect(before, [(x1, y1, x2, y2)])
+        h, w = before.shape[:2]
+        sizes = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
+        found = found[sizes < MAX_OBJECT_SHARE * w * h]  # not "an airplane" as big as the view
+        return covered_change(changed, track.box, found * scale - offset) >= self.cover
 
 
 def covered_change(

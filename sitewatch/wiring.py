@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from pathlib import Path
 from typing import Any
 
 from detector.pipeline import CameraPipeline
 from detector.structure import StructureLabeler
 from sitewatch.config import CameraConfig, SiteConfig
+
+_LOAD_LOCK = threading.Lock()
+
+
+@functools.cache
+def _shared_backend(path: str, threads: int) -> Any:
+    """One loaded model per file and thread count per process: every camera's pipeline
+    shares it (onnxruntime sessions are safe to run from several threads), so a worker's
+    memory does not grow by a model per camera."""
+    from detector.backends import load_backend
+
+    return load_backend(Path(path), threads=threads)
+
+
+def shared_backend(path: Path, threads: int) -> Any:
+    with _LOAD_LOCK:
+        return _shared_backend(str(Path(path).resolve()), threads)
 
 
 def build_pipeline(
@@ -19,7 +38,6 @@ def build_pipeline(
     ring: Any | None = None,
 ) -> CameraPipeline:
     """The detector pipeline for ``cam`` as the config describes it (models loaded)."""
-    from detector.backends import load_backend
     from sitewatch.config.zones import camera_zones
 
     det = site.detector
@@ -27,7 +45,7 @@ def build_pipeline(
     zones, masks = camera_zones(cam, units)
     transient = None
     if det.transient_model is not None:
-        transient = load_backend(det.transient_model, threads=det.threads)
+        transient = shared_backend(det.transient_model, det.threads)
     return CameraPipeline(
         cam.id,
         zones,
@@ -39,13 +57,13 @@ def build_pipeline(
         ring=ring,
         reference_dir=reference_dir,
         evidence_dir=evidence_dir,
+        timezone=site.workflow.timezone,  # evidence folders named by the site's clock
     )
 
 
 def structure_labeler(site: SiteConfig) -> StructureLabeler | None:
     """The structure labeler: the configured model, else the shipped one when present."""
-    from detector.backends import load_backend
-    from detector.structure import default_structure_model
+    from detector.structure import default_structure_model, load_label_floors
 
     det = site.detector
     path = det.structure_model
@@ -53,10 +71,12 @@ def structure_labeler(site: SiteConfig) -> StructureLabeler | None:
         path = default_structure_model()
         if not path.is_file():
             return None
-    backend = load_backend(path, threads=det.threads)
+    backend = shared_backend(path, det.threads)
     known = set(backend.names.values())
     wanted = {c for c in det.structure_classes} | {
         c for cam in site.cameras for z in cam.zones for c in (z.structure_classes or [])
     }
     classes = [c for c in sorted(wanted) if c in known]
-    return StructureLabeler(backend, classes) if classes else None
+    if not classes:
+        return None
+    return StructureLabeler(backend, classes, floors=load_label_floors(path))

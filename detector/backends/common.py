@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from detector.backends.base import ModelLoadError
+from detector.boxes import iou_many
 from detector.types import Detections
 
 PAD_VALUE = 114
@@ -76,20 +77,12 @@ def letterbox(
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes kept by greedy non-maximum suppression, best score first."""
     order = np.argsort(-scores, kind="stable")
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    areas = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     keep: list[int] = []
     while order.size:
         i = int(order[0])
         keep.append(i)
         rest = order[1:]
-        xx1 = np.maximum(x1[i], x1[rest])
-        yy1 = np.maximum(y1[i], y1[rest])
-        xx2 = np.minimum(x2[i], x2[rest])
-        yy2 = np.minimum(y2[i], y2[rest])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-        overlap = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[overlap <= iou]
+        order = rest[iou_many(boxes[i], boxes[rest]) <= iou]
     return np.asarray(keep, dtype=np.int64)
 
 

@@ -73,13 +73,36 @@ def compose_frame(r: Renderer, i: int) -> np.ndarray:
     u8 = cv2.convertScaleAbs(img, alpha=255.0 * gain, beta=0.5)
     sigma = sc.noise * (1.2 + 1.3 * (gain - 1.0)) * (1.6 if light.ir else 1.0)
     if sigma > 0:
-        k = int(np.random.default_rng([r.frame_seed, i]).integers(0, NOISE_BANK))
+        rng = np.random.default_rng([r.frame_seed, i])
+        k = int(rng.integers(0, NOISE_BANK))
         bank = r.noise_gray(k) if light.ir else r.noise_colour(k)
+        # moved at random, so that no two frames of a still scene are ever the same picture
+        # (a live sensor never repeats itself; only a frozen recorder does)
+        oy, ox = (int(v) for v in rng.integers(0, 64, 2))
+        bank = np.roll(bank, (oy, ox), axis=(0, 1))
         noisy = cv2.addWeighted(u8.astype(np.int16), 1.0, bank, sigma / NOISE_SCALE, 0.0)
         u8 = cv2.convertScaleAbs(noisy)
     if light.ir:
         u8 = cv2.merge([u8, u8, u8])
     return np.asarray(u8, np.uint8)
+
+
+def covered(r: Renderer, i: int) -> np.ndarray:
+    """A covered lens: a dark, nearly featureless picture (a bag, a hand) with sensor noise."""
+    from detector.synth.renderer import NOISE_SCALE
+
+    rng = np.random.default_rng([r.frame_seed, i, 2])
+    base = np.full((r.h, r.w), float(rng.uniform(12, 30)), np.float32)
+    yy = np.linspace(-1.0, 1.0, r.h, dtype=np.float32)[:, None]
+    base += 6.0 * yy  # a soft gradient of light leaking in from one side
+    noisy = base + r.noise_gray(int(rng.integers(0, 4))).astype(np.float32) * (3.0 / NOISE_SCALE)
+    u8 = cv2.convertScaleAbs(noisy)
+    return np.asarray(cv2.merge([u8, u8, u8]), np.uint8)
+
+
+def flashed(img: np.ndarray) -> np.ndarray:
+    """A sudden full-frame flash (a floodlight, lightning, a car's high beam into the lens)."""
+    return np.asarray(cv2.convertScaleAbs(img, alpha=3.5, beta=90), np.uint8)
 
 
 def _headlights(img: F32, cars: list[Actor], gain: float) -> None:
@@ -140,6 +163,10 @@ def scenario_truth(r: Renderer) -> GroundTruth:
             for s in sc.shifts
         ],
         ir_periods=_ir_periods(r),
+        view_changes=[
+            {"kind": v.kind, "start_scene_s": v.start_s, "end_scene_s": v.end_s}
+            for v in sc.view_changes
+        ],
         gop=sc.gop,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -51,8 +52,8 @@ class Renderer:
         self.boxes = [self._to_world(b.box) for b in self.builds]
         self.world = self._make_world(seeds[0])
         self.styles = [self._host(i, b, seeds[1] + i) for i, b in enumerate(self.builds)]
-        self._sprites: dict[tuple[int, int], Sprite] = {}
-        self._static_key: tuple[int, ...] | None = None
+        self._sprites: dict[tuple[int, int, float], Sprite] = {}
+        self._static_key: tuple[float, ...] | None = None
         self._static: tuple[F32, F32] | None = None
         self.trips = make_trips(np.random.default_rng(seeds[2]), sc, self.world)
         self._trip_sprites: dict[int, Sprite] = {}
@@ -74,6 +75,8 @@ class Renderer:
         self._noise: dict[tuple[str, int], np.ndarray] = {}
         self.frame_seed = seeds[5]
         self._sway_phase = (float(rng.uniform(0, 6.28)), float(rng.uniform(0, 6.28)))
+        self._elsewhere: Renderer | None = None  # the other preset of a PTZ tour
+        self._frozen: dict[int, np.ndarray] = {}
 
     # --- layout -----------------------------------------------------------------
     def _max_shift(self) -> float:
@@ -82,6 +85,10 @@ class Renderer:
         for s in self.sc.shifts:
             dx += s.dx * self.w
             dy += s.dy * self.w
+            worst = max(worst, abs(dx), abs(dy))
+        for v in self.sc.view_changes:
+            dx += v.dx * self.w
+            dy += v.dy * self.w
             worst = max(worst, abs(dx), abs(dy))
         return worst
 
@@ -152,8 +159,19 @@ class Renderer:
         return np.asarray(np.clip((n - thr) * 3.0, 0.0, 1.0), np.float32)
 
     # --- per frame ----------------------------------------------------------------
-    def sprite(self, i: int, step: int) -> Sprite:
-        key = (i, step)
+    def sun_dx_at(self, t: float) -> float:
+        """Sideways shadow length at scene time ``t``: fixed, or (``sun_moves``) swinging
+        from one side in the morning to the other in the afternoon, in half-hour steps."""
+        if not self.sc.sun_moves:
+            return self.sun_dx
+        hour = math.floor((self.sc.start_hour + t / 3600.0) * 2.0) / 2.0
+        x = float(np.clip((hour - 12.25) / 6.25, -1.0, 1.0))
+        side = 1.0 if self.sun_dx > 0 else -1.0
+        return side * math.copysign(0.15 + 0.75 * abs(x), x)
+
+    def sprite(self, i: int, step: int, sun_dx: float | None = None) -> Sprite:
+        sun = self.sun_dx if sun_dx is None else sun_dx
+        key = (i, step, sun)
         if key not in self._sprites:
             b = self.builds[i]
             x1, y1, x2, y2 = self.boxes[i]
@@ -164,14 +182,15 @@ class Renderer:
                 y2 - y1,
                 rng,
                 progress=step / STEPS,
-                sun_dx=self.sun_dx,
+                sun_dx=sun,
                 style=self.styles[i],
             )
         return self._sprites[key]
 
     def static_layers(self, t: float) -> tuple[F32, F32]:
         """World albedo with the structures as they stand at ``t``, and their shadows."""
-        key = tuple(
+        sun = self.sun_dx_at(t)
+        key = (sun,) + tuple(
             -1 if (p := b.progress(t)) is None else math.floor(p * STEPS) for b in self.builds
         )
         if key != self._static_key or self._static is None:
@@ -180,10 +199,10 @@ class Renderer:
             sunlit = self.world.shade.copy()
             order = sorted(range(len(self.builds)), key=lambda j: self.boxes[j][3])
             for j in order:
-                if key[j] > 0:
-                    self.paste_sprite(
-                        albedo, sunlit, self.sprite(j, key[j]), self.boxes[j][0], self.boxes[j][1]
-                    )
+                step = int(key[j + 1])
+                if step > 0:
+                    sp = self.sprite(j, step, sun)
+                    self.paste_sprite(albedo, sunlit, sp, self.boxes[j][0], self.boxes[j][1])
             self._static_key, self._static = key, (albedo, sunlit)
         return self._static
 
@@ -246,6 +265,9 @@ class Renderer:
         """How far (pixels) the image content has moved at ``t``: camera shifts + wind sway."""
         dx = sum(s.dx * self.w for s in self.sc.shifts if s.at_s <= t)
         dy = sum(s.dy * self.w for s in self.sc.shifts if s.at_s <= t)
+        back = [v for v in self.sc.view_changes if v.end_s is not None and v.end_s <= t]
+        dx += sum(v.dx * self.w for v in back)  # a preset returns a few pixels off
+        dy += sum(v.dy * self.w for v in back)
         if sway and self.sc.wind_sway > 0:
             a = self.sc.wind_sway * self.px
             dx += a * math.sin(t * 2 * math.pi / 7.3 + self._sway_phase[0])
@@ -256,10 +278,31 @@ class Renderer:
         return light_at(self.sc.hour(i), ir_night=self.sc.ir_night)
 
     def frame(self, i: int) -> np.ndarray:
-        """Frame ``i`` as BGR uint8."""
-        from detector.synth.compose import compose_frame
+        """Frame ``i`` as BGR uint8 (what the camera sends: its view, or not; see ViewChange)."""
+        from detector.synth.compose import compose_frame, covered, flashed
 
-        return compose_frame(self, i)
+        view = self.sc.view_at(self.sc.scene_time(i))
+        if view is None:
+            return compose_frame(self, i)
+        if view.kind == "away":
+            return self.elsewhere().frame(i)
+        if view.kind == "freeze":
+            first = math.ceil(view.start_s / self.sc.seconds_per_frame)
+            if first not in self._frozen:
+                self._frozen = {first: compose_frame(self, first)}
+            return self._frozen[first].copy()
+        if view.kind == "cover":
+            return covered(self, i)
+        return flashed(compose_frame(self, i))
+
+    def elsewhere(self) -> Renderer:
+        """The other preset of a PTZ tour: another place, same hour, same weather."""
+        if self._elsewhere is None:
+            other = dataclasses.replace(
+                self.sc, name=self.sc.name + "-elsewhere", seed=self.sc.seed + 7919, events=()
+            )
+            self._elsewhere = Renderer(other)
+        return self._elsewhere
 
     def truth(self) -> GroundTruth:
         from detector.synth.compose import scenario_truth

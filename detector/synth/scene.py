@@ -33,6 +33,7 @@ __all__ = [
     "Scenario",
     "StructureTruth",
     "VehicleTruth",
+    "ViewChange",
     "ZoneSpec",
     "ground_truth",
     "render",
@@ -117,6 +118,37 @@ class CameraShift:
     dy: float
 
 
+VIEW_KINDS = ("away", "cover", "freeze", "flash")
+
+
+@dataclass(frozen=True)
+class ViewChange:
+    """From ``start_s`` to ``end_s`` (scene seconds) the camera does not show its view.
+
+    ``kind``: ``away`` — a PTZ dome turned to another preset (another place is seen);
+    ``cover`` — the lens is covered (a dark, featureless picture); ``freeze`` — the
+    recorder repeats the frame of ``start_s``; ``flash`` — the picture is blown out.
+    ``end_s`` None: the view never comes back (the camera was re-aimed for good). On
+    return the view may be ``dx``, ``dy`` off (fractions of the width), as a PTZ
+    preset rarely lands on the same pixel twice.
+    """
+
+    start_s: float
+    end_s: float | None
+    kind: str = "away"
+    dx: float = 0.0
+    dy: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in VIEW_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(VIEW_KINDS)}, got {self.kind!r}")
+        if self.start_s < 0 or (self.end_s is not None and self.end_s <= self.start_s):
+            raise ValueError(f"need 0 ≤ start_s < end_s, got {self.start_s}, {self.end_s}")
+
+    def active(self, t: float) -> bool:
+        return self.start_s <= t and (self.end_s is None or t < self.end_s)
+
+
 @dataclass(frozen=True)
 class ZoneSpec:
     """A watched zone (polygon in fractions) and the reporting unit that owns it."""
@@ -127,12 +159,17 @@ class ZoneSpec:
     name: str | None = None
 
 
-Event = Build | Park | CameraShift
+Event = Build | Park | CameraShift | ViewChange
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything that happens in one synthetic camera video (times in scene seconds)."""
+    """Everything that happens in one synthetic camera video (times in scene seconds).
+
+    ``sun_moves``: the sun crosses the sky during the scene, so the shadows structures
+    cast swing from one side in the morning to the other in the afternoon (otherwise
+    the sun keeps one direction).
+    """
 
     name: str
     size: tuple[int, int] = (480, 270)
@@ -155,6 +192,7 @@ class Scenario:
     horizon: float = 0.15
     road_y: float | None = 0.8
     gop: int = 10
+    sun_moves: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -196,6 +234,16 @@ class Scenario:
     @property
     def shifts(self) -> list[CameraShift]:
         return sorted((e for e in self.events if isinstance(e, CameraShift)), key=lambda e: e.at_s)
+
+    @property
+    def view_changes(self) -> list[ViewChange]:
+        return sorted(
+            (e for e in self.events if isinstance(e, ViewChange)), key=lambda e: e.start_s
+        )
+
+    def view_at(self, t: float) -> ViewChange | None:
+        """The view change under way at scene time ``t`` (None: the camera shows its view)."""
+        return next((v for v in self.view_changes if v.active(t)), None)
 
     def scene_time(self, frame: int) -> float:
         return frame * self.seconds_per_frame

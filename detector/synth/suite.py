@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from detector.synth.scene import Build, CameraShift, Park, Scenario, ZoneSpec
+from detector.synth.scene import Build, CameraShift, Park, Scenario, ViewChange, ZoneSpec
 
 H = 3600.0
 YARD = ZoneSpec("yard", ((0.03, 0.3), (0.97, 0.3), (0.97, 0.7), (0.03, 0.7)), name="村东空地")
@@ -42,7 +42,7 @@ def _scene(name: str, seed: int, description: str, **changes: object) -> Scenari
 
 def standard_suite() -> list[Scenario]:
     """The detector's test scenes (see each ``description``)."""
-    return [*_structure_scenes(), *_distractor_scenes()]
+    return [*_structure_scenes(), *_distractor_scenes(), *failure_scenes()]
 
 
 def _structure_scenes() -> list[Scenario]:
@@ -143,6 +143,142 @@ def _distractor_scenes() -> list[Scenario]:
             ),
         ),
     ]
+
+
+def failure_scenes() -> list[Scenario]:
+    """One scene per failure class met on unseen footage: ghosts (a departure that looks
+    like a change), views that are not the camera's own (PTZ tours, re-aiming, a covered
+    lens, a frozen recorder, a flash) and late confirmations (moving shadows, a build
+    across a night)."""
+    return [s for group in failure_classes().values() for s in group]
+
+
+def failure_classes() -> dict[str, list[Scenario]]:
+    """The failure scenes by class: ``ghosts``, ``views`` and ``late``."""
+    return {"ghosts": _ghost_scenes(), "views": _view_scenes(), "late": _timing_scenes()}
+
+
+def _ghost_scenes() -> list[Scenario]:
+    return [
+        _scene(
+            "ghost_van_dusk_ir",
+            20,
+            "A van parks in the forecourt in the afternoon, stays over dusk and through the "
+            "first infrared hours (the night references are learnt while it stands there), "
+            "then leaves: report nothing.",
+            zones=(FORECOURT,),
+            road_y=0.42,
+            start_hour=15.0,
+            confirm_after=2 * H,
+            events=(Park((0.45, 0.93), 1.5 * H, 8.0 * H, kind="van", seed=21),),
+            **_lean(600.0, 12 * H),
+        ),
+        _scene(
+            "ghost_van_at_start",
+            31,
+            "A van already stands in the forecourt when the camera starts (its first "
+            "reference is learnt around it) and leaves after three hours: report nothing.",
+            zones=(FORECOURT,),
+            road_y=0.42,
+            events=(Park((0.6, 0.93), 0.0, 3.0 * H, kind="van", seed=32),),
+            **_lean(300.0, 7 * H),
+        ),
+        _scene(
+            "ghost_truck_day",
+            33,
+            "A truck stands in the yard from 09:30 to 15:30, then leaves: report nothing.",
+            events=(Park((0.5, 0.66), 1.5 * H, 7.5 * H, kind="truck", seed=34),),
+            **_lean(300.0, 8 * H),
+        ),
+    ]
+
+
+def _view_scenes() -> list[Scenario]:
+    return [
+        _scene(
+            "ptz_tour",
+            22,
+            "A PTZ dome turns to another preset for 25 minutes every two hours and comes back "
+            "2 px off; a shed is built meanwhile: report the shed once, in time.",
+            **_lean(300.0, 8 * H),
+            events=(
+                Build("steel_roof_shed", (0.3, 0.38, 0.5, 0.6), 1.5 * H, 1 * H, seed=23),
+                ViewChange(2.75 * H, 3.17 * H, "away", dx=2 / 480),
+                ViewChange(4.75 * H, 5.17 * H, "away", dx=-1 / 480, dy=1 / 480),
+                ViewChange(6.75 * H, 7.17 * H, "away"),
+            ),
+        ),
+        _scene(
+            "reaimed",
+            24,
+            "The camera is turned to another place for good after three hours: report "
+            "nothing; say once that the view changed and learn the new view.",
+            events=(ViewChange(3.0 * H, None, "away"),),
+            **_lean(300.0, 8 * H),
+        ),
+        _scene(
+            "lens_covered",
+            25,
+            "Materials are piled, then the lens is covered for an hour while they are pending, "
+            "later the recorder freezes for two hours and a floodlight blinds it once: report "
+            "the materials once, in time, and nothing else.",
+            **_lean(300.0, 10 * H),
+            events=(
+                Build("building_materials", (0.3, 0.46, 0.55, 0.64), 1.5 * H, 0.5 * H, seed=26),
+                ViewChange(2.25 * H, 3.25 * H, "cover"),
+                ViewChange(5.0 * H, 7.0 * H, "freeze"),
+                ViewChange(8.0 * H, 8.1 * H, "flash"),
+            ),
+        ),
+    ]
+
+
+def _timing_scenes() -> list[Scenario]:
+    return [
+        _scene(
+            "shadows_9am",
+            27,
+            "A shed is completed at 09:00; the sun moves and its shadow swings through the "
+            "afternoon: report it once, within confirm_after × 1.25 of completion.",
+            start_hour=6.0,
+            **_lean(600.0, 11 * H),
+            confirm_after=4 * H,
+            sun_moves=True,
+            events=(Build("steel_roof_shed", (0.4, 0.36, 0.62, 0.6), 1.5 * H, 1.5 * H, seed=28),),
+        ),
+        _scene(
+            "slow_build_night",
+            29,
+            "An extension is built slowly over 20 hours, across dusk, an infrared night and "
+            "dawn: report it once, within confirm_after × 1.25 of completion.",
+            start_hour=8.0,
+            **_lean(720.0, 28 * H),
+            confirm_after=2 * H,
+            sun_moves=True,
+            events=(
+                Build(
+                    "building_extension",
+                    (0.3, 0.44, 0.42, 0.62),
+                    1.5 * H,
+                    20 * H,
+                    seed=30,
+                    host="right",
+                ),
+            ),
+        ),
+    ]
+
+
+def _lean(seconds_per_frame: float, span_s: float) -> dict[str, float | int]:
+    """Scene fields for a long scene encoded cheaply: 2 fps, every frame a keyframe (one
+    frame per sample), lasting ``span_s`` scene seconds."""
+    fps = 2.0
+    return {
+        "fps": fps,
+        "gop": 1,
+        "seconds_per_frame": seconds_per_frame,
+        "duration": span_s / (seconds_per_frame * fps),
+    }
 
 
 def suite_names() -> list[str]:

@@ -70,6 +70,7 @@ class GroundTruth:
     vehicles: list[VehicleTruth]
     camera_shifts: list[dict[str, float]]
     ir_periods: list[tuple[float, float]] = field(default_factory=list)
+    view_changes: list[dict[str, Any]] = field(default_factory=list)  # kind, start/end scene s
     codec: str | None = None
     gop: int | None = None
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from sitewatch.cli.common import CommandError, int_arg, number_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     scene.add_argument("--size", default=None, help="frame size WxH, e.g. 1920x1080")
     scene.add_argument("--codec", choices=("h264", "hevc"), default="h264", help="video codec")
-    scene.add_argument("--gop", type=int, default=None, help="keyframe interval in frames")
+    scene.add_argument(
+        "--gop", type=int_arg(1, 10000), default=None, help="keyframe interval in frames"
+    )
     scene.add_argument(
         "--preset", default="veryfast", help="x264/x265 preset (ultrafast for big files)"
     )
     scene.add_argument(
-        "--duration", type=float, default=None, help="video seconds (longer/shorter)"
+        "--duration",
+        type=number_arg(0, 86400, low_open=True),
+        default=None,
+        help="video seconds (longer/shorter)",
     )
     scene.set_defaults(func=run_scene)
 
@@ -53,15 +59,13 @@ def run_scene(args: argparse.Namespace) -> int:
             print(f"{sc.name:22s} {sc.n_frames} frames, {hours:.1f} h  {sc.description}")
         return 0
     if not args.name or args.output is None:
-        print("synth scene: give NAME and -o OUT.mp4 (or --list)", file=sys.stderr)
-        return 2
+        raise CommandError("give NAME and -o OUT.mp4 (or --list)")
     try:
         sc = get_scenario(args.name, _size(args.size) if args.size else None)
         if args.duration is not None:
             sc = dataclasses.replace(sc, duration=args.duration)
     except (KeyError, ValueError) as exc:
-        print(f"synth scene: {exc.args[0]}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc.args[0])) from None
     from detector.synth.scene import write_video
 
     for path in (args.output, args.truth, args.config_out):

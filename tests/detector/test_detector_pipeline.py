@@ -61,9 +61,8 @@ def test_nothing_is_reported_during_warmup(zone_day: list[tuple[float, np.ndarra
     pipe = pipeline_for(sc, settings=DetectorSettings(warmup_samples=10))
     for k, (t, frame) in enumerate(zone_day[:10]):
         assert len(pipe.process(frame, t)) == 0
-        assert pipe._refs is not None
-        ready = pipe._refs.get(pipe.mode).ready  # type: ignore[arg-type]
-        assert ready == (k == 9)
+        assert pipe.mode is not None
+        assert pipe.cam.refs.get(pipe.mode).ready == (k == 9)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +111,7 @@ def test_restart_restores_references_and_known_structures(
     later = [(t0 + 300.0 * (k + 1), frame) for k, (_, frame) in enumerate(zone_day[-20:])]
     t, frame = later[0]
     again.process(frame, t)
-    assert again._refs is not None and again._refs.get(again.mode).ready  # type: ignore[arg-type]
+    assert again.mode is not None and again.cam.refs.get(again.mode).ready
     assert _events(again, later[1:]) == []  # the shed is known: it does not fire again
     assert [k.state.value for k in again.tracker.tracks] == ["confirmed"]
 
@@ -144,7 +143,7 @@ def test_camera_reaimed_relearns_instead_of_reporting(
     events += _events(pipe, later)
     assert events == []
     assert pipe.view.changes == 1
-    assert pipe._refs is not None and pipe._refs.get(pipe.mode).ready  # type: ignore[arg-type]
+    assert pipe.mode is not None and pipe.cam.refs.get(pipe.mode).ready
 
 
 def test_demolition_after_a_restart_is_reported_gone(tmp_path: Path) -> None:

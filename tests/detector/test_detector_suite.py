@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from detector.backends import load_backend
@@ -19,6 +20,7 @@ from detector.settings import DEFAULT_STRUCTURE_CLASSES
 from detector.structure import StructureLabeler, default_structure_model
 from detector.synth.scene import write_video
 from detector.synth.suite import get_scenario, suite_names
+from detector.synth.truth import GroundTruth
 
 SAMPLE_EVERY = 300.0  # scene seconds between samples (one keyframe in the suite's videos)
 SLACK = 4 * SAMPLE_EVERY  # "a few samples" after completion + confirm_after
@@ -60,3 +62,29 @@ def test_scene(
     assert result.gone_found == result.gone_expected, f"demolition not reported: {shown}"
     gone = [e for e in replay.events if e["event"] == "gone"]
     assert len(gone) == result.gone_expected
+    _assert_view_states(truth, replay.away, replay.new_views, SAMPLE_EVERY)
+
+
+def _assert_view_states(
+    truth: GroundTruth, away: dict[str, int], new_views: int, every: float
+) -> None:
+    """Samples that did not show the camera's view were counted (by reason) where the view
+    left, and only there; a view that never came back was learnt afresh once."""
+    step = max(every, truth.seconds_per_frame)
+    expected: dict[str, int] = {}
+    for v in truth.view_changes:
+        end = (
+            truth.n_frames * truth.seconds_per_frame
+            if v["end_scene_s"] is None
+            else v["end_scene_s"]
+        )
+        kind = {"cover": "covered", "freeze": "frozen"}.get(v["kind"], v["kind"])
+        expected[kind] = expected.get(kind, 0) + int(np.ceil((end - v["start_scene_s"]) / step))
+    assert set(away) == set(expected), f"camera states counted {away}, views left {expected}"
+    for kind, n in expected.items():
+        if kind == "away" and any(v["end_scene_s"] is None for v in truth.view_changes):
+            assert 1 <= away[kind] <= n, f"{kind}: {away[kind]} samples of {n}"
+        else:  # a frozen recorder is told from its second repeat (the encoder may vary)
+            slack = 4 if kind == "frozen" else 0
+            assert n - slack <= away[kind] <= n, f"{kind}: {away[kind]} samples of {n}"
+    assert new_views == sum(1 for v in truth.view_changes if v["end_scene_s"] is None)

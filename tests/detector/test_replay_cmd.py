@@ -49,6 +49,7 @@ def test_replay_prints_confirmed_and_gone_with_evidence(
     evidence = tmp_path / "evidence"
     argv = ["replay", str(video), "--config", str(config), "--camera", "cam1"]
     argv += ["--speed", str(speed), "--events-out", str(out), "--evidence-dir", str(evidence)]
+    argv += ["--reference-dir", str(tmp_path / "state")]  # learn afresh: no earlier run's state
     assert main(argv) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in lines] == ["confirmed", "gone"]
@@ -124,6 +125,7 @@ def test_vtest_with_lingering_pedestrians_reports_nothing(
     config = tmp_path / "vtest.yaml"
     config.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
     argv = ["replay", str(video), "--config", str(config), "--camera", "vt"]
+    argv += ["--reference-dir", str(tmp_path / "state")]
     assert main([*argv, "--evidence-dir", str(tmp_path / "ev")]) == 0
     assert capsys.readouterr().out == ""
     assert not (tmp_path / "ev").exists()

@@ -8,7 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.synth.scene import Build, CameraShift, Scenario, ZoneSpec, ground_truth, render
+from detector.synth.scene import (
+    Build,
+    CameraShift,
+    Scenario,
+    ViewChange,
+    ZoneSpec,
+    ground_truth,
+    render,
+)
 from detector.synth.suite import get_scenario, standard_suite, suite_names
 
 H = 3600.0
@@ -175,3 +183,33 @@ def test_passing_cars_have_headlights_at_night() -> None:
     x, y = round(car.x - r.m), round(car.y - r.m)
     win = (slice(max(0, y - 20), y + 5), slice(max(0, x - 60), x + 60))
     assert lit[win].max() >= 240 > dark[win].max()
+
+
+def test_view_changes_render_what_a_camera_sends_when_it_looks_elsewhere() -> None:
+    sc = get_scenario("lens_covered")  # covered 2.25–3.25 h, frozen 5–7 h, flash 8–8.1 h
+    at = {h: round(h * 3600 / sc.seconds_per_frame) for h in (2.0, 2.5, 5.0, 5.5, 6.5, 8.0)}
+    f = dict(zip(at, render(sc, list(at.values())), strict=True))
+    assert float(f[2.5].std()) < 6 < float(f[2.0].std())  # a dark, featureless picture
+    assert np.array_equal(f[5.5], f[5.0]) and np.array_equal(f[6.5], f[5.0])  # repeated
+    assert float(f[8.0].mean()) > 200 > float(f[2.0].mean())  # blown out
+    tour = get_scenario("ptz_tour")  # away 2.75–3.17 h, back 2 px to the right
+    before, away, back = render(tour, [30, 36, 39])
+    assert float(np.abs(away.astype(float) - before).mean()) > 25  # another place
+    gray = [cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.float32) for im in (before, back)]
+    (dx, _), _ = cv2.phaseCorrelate(gray[0], gray[1])
+    assert 1.0 < dx < 3.0
+    truth = ground_truth(tour)
+    assert [v["kind"] for v in truth.view_changes] == ["away"] * 3
+    with pytest.raises(ValueError, match="kind"):
+        ViewChange(0.0, 10.0, "sideways")
+
+
+def test_a_moving_sun_swings_the_shadows() -> None:
+    sc = get_scenario("shadows_9am")  # from 06:00, the sun moves
+    from detector.synth.renderer import Renderer
+
+    r = Renderer(sc)
+    morning, noon, evening = (r.sun_dx_at((h - 6.0) * 3600) for h in (8.0, 12.5, 16.5))
+    assert morning * evening < 0 and abs(noon) < min(abs(morning), abs(evening))
+    still = Renderer(get_scenario("zone_day"))
+    assert still.sun_dx_at(0.0) == still.sun_dx_at(8 * 3600.0)

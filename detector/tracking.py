@@ -1,4 +1,4 @@
-"""Persistence: a change becomes a detection only after it stays at a stable place.
+"""Tracking: a change becomes a detection only after it stays at a stable place.
 
 Each stable changed region starts (or feeds) a :class:`Track`. A track is *stable*
 while its box stays put and its texture matches the template taken when it settled
@@ -16,48 +16,28 @@ track reports ``gone``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from detector.frames import LightMode
-from detector.reference import write_json
+from detector import boxes as bx
+from detector.boxes import Box
+from detector.events import Event
+from detector.frames import LightMode, is_light_source
 from detector.tracks import (
-    Box,
+    Observation,
     Track,
     TrackState,
-    area,
-    box_inside,
-    box_iou,
-    box_overlap,
-    box_union,
-    boxes_touch,
+    explained_by_light,
+    illumination_only,
     texture_distance,
 )
 
-TEXTURE_KEPT = 0.2  # census distance under which a surface still shows its own texture
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What one sample shows, in analysis pixels (the frame already aligned to the reference)."""
-
-    t: float
-    index: int
-    mode: LightMode
-    norm: np.ndarray  # current normalised grey
-    reference: np.ndarray  # the reference it was compared with
-    changed: np.ndarray  # bool: changed pixels
-    comparable: np.ndarray  # bool: pixels where the comparison means something
-    visible: np.ndarray  # bool: watched pixels in view (the reference may not know them)
-    regions: list[tuple[Box, str, float]]  # (box, zone id, strength) of stable regions
-    light_ok: bool = True  # steady light like the reference's (not dusk, not a passing cloud)
-    light_like: bool = True  # lit about like the reference's frames (0.6–1.7× its luma)
-    chroma_diff: np.ndarray | None = None  # (h, w, 2) colour minus reference colour (day only)
+LOOK_CHANGED = 0.5  # normalised grey difference to its template that counts as changed
+GROWTH_WINDOW = 86400.0  # s after confirmation during which a structure may still grow
+LOOK_FLOOR = 0.06  # a place unknown to the reference keeps its look within this distance …
+LOOK_JUMP = 4.0  # … or this many times its usual distance to its template
 
 
 class Tracker:
@@ -96,11 +76,11 @@ class Tracker:
         matched: dict[int, list[tuple[Box, float]]] = {}
         self._seen = set()
         for box, zone, strength in obs.regions:
-            owner = self._merge_owners(box)
+            owner = self._merge_owners(box, obs.t)
             if owner is None:
                 self._seen.add(self._start(box, zone, strength, obs).id)
             elif owner.id in self._seen:  # another part of a track started in this sample
-                owner.box = box_union([owner.box, box])
+                owner.box = bx.union([owner.box, box])
                 owner.templates[obs.mode] = owner.crop(obs.norm).copy()
             elif owner.state is TrackState.PENDING:
                 matched.setdefault(owner.id, []).append((box, strength))
@@ -111,35 +91,45 @@ class Tracker:
             elif track.id not in started:
                 self._follow(track, matched.get(track.id, []), obs)
 
-    def _merge_owners(self, box: Box) -> Track | None:
+    def _merge_owners(self, box: Box, t: float) -> Track | None:
         """The track ``box`` belongs to; pending tracks it joins are merged into the oldest
         (lights and mere light or shadow stay apart: they never make a structure bigger)."""
         # a change on or just beside a known structure (its shadow as the sun moves, an
         # edge the box missed) is that structure, unless it is at least half its size
+        # (of any size while the structure is new: a slow build is reported once, when its
+        # first part has stood for confirm_after, and what is added later is that build)
         confirmed = [
             k
             for k in self.confirmed
-            if box_overlap(box, k.box) > 0.3
-            or (boxes_touch(box, k.box, self.touch) and area(box) < 0.5 * area(k.box))
+            if bx.overlap(box, k.box) > 0.3
+            or (
+                bx.touch(box, k.box, self.touch)
+                and (bx.area(box) < 0.5 * bx.area(k.box) or self._growing(k, t))
+            )
         ]
         if confirmed:
-            return max(confirmed, key=lambda k: box_overlap(box, k.box))
+            return max(confirmed, key=lambda k: bx.overlap(box, k.box))
         owners = [
             k
             for k in self.pending
-            if not (k.lit or k.illumination) and boxes_touch(box, k.box, self.touch)
+            if not (k.lit or k.illumination) and bx.touch(box, k.box, self.touch)
         ]
         if not owners:
             return None
         owners.sort(key=lambda k: k.first_seen)
         keep = owners[0]
         for other in owners[1:]:
-            keep.box = box_union([keep.box, other.box])
+            keep.box = bx.union([keep.box, other.box])
             keep.stable_since = max(keep.stable_since, other.stable_since)
             keep.templates = {}
             self.tracks.remove(other)
             self._seen.discard(other.id)
         return keep
+
+    @staticmethod
+    def _growing(track: Track, t: float) -> bool:
+        """Was ``track`` confirmed recently enough that what appears beside it is its growth?"""
+        return track.confirmed_at is not None and t - track.confirmed_at < GROWTH_WINDOW
 
     def _start(self, box: Box, zone: str, strength: float, obs: Observation) -> Track:
         track = Track(self._next_id, zone, box, obs.t, obs.t, obs.t, strength=strength)
@@ -170,7 +160,13 @@ class Tracker:
         if template is None:
             track.templates[obs.mode] = track.crop(obs.norm).copy()
             return True
-        return texture_distance(track.crop(obs.norm), template) <= self.settle_texture
+        # it keeps its look when it differs from the template no more than it usually does:
+        # a dim van leaving an infrared view changes a big box only a little, but at once
+        d = texture_distance(track.crop(obs.norm), template)
+        if d > min(self.settle_texture, max(LOOK_FLOOR, LOOK_JUMP * track.look_noise)):
+            return False
+        track.look_noise += 0.2 * (d - track.look_noise)
+        return True
 
     def _follow(self, track: Track, parts: list[tuple[Box, float]], obs: Observation) -> None:
         present = self._present(track, parts, obs)
@@ -190,16 +186,26 @@ class Tracker:
         self._seen.add(track.id)
         if parts:
             track.strength = max(s for _, s in parts)
-            new_box = box_union([b for b, _ in parts])
-            if not obs.light_ok and box_iou(new_box, track.box) < 0.5:
+            new_box = bx.union([b for b, _ in parts])
+            if not obs.light_ok and bx.iou(new_box, track.box) < 0.5:
                 new_box = track.box  # in dusk light a track grows only a little at a time
             if self._moved_or_grown(track, new_box, obs):
                 return
         template = track.templates.get(obs.mode)
+        cur = track.crop(obs.norm)
         if template is None:
-            track.templates[obs.mode] = track.crop(obs.norm).copy()
-        elif texture_distance(track.crop(obs.norm), template) > self.settle_texture:
-            self._resettle(track, track.box, obs)
+            track.templates[obs.mode] = cur.copy()
+        elif texture_distance(cur, template) > self.settle_texture:
+            # its own shading changed (the sun moved): the clock runs on; anything else
+            # that changes its look (more of it built) restarts it
+            moved = np.abs(cur - template) > LOOK_CHANGED
+            chroma = None if obs.chroma_diff is None else track.crop(obs.chroma_diff)
+            if self.comparable(track, obs) and explained_by_light(
+                cur, track.crop(obs.reference), moved, chroma
+            ):
+                track.templates[obs.mode] = cur.copy()
+            else:
+                self._resettle(track, track.box, obs)
 
     def _moved_or_grown(self, track: Track, new_box: Box, obs: Observation) -> bool:
         """Follow the region's extent; True when its stability clock had to restart.
@@ -208,15 +214,29 @@ class Tracker:
         same place (a shadow lengthening, a last part added): the box grows, the clock
         runs on. Grown a lot or moved (still being built, or not one object): restart.
         """
-        iou = box_iou(new_box, track.box)
-        if box_inside(new_box, track.box) >= 0.9 or iou >= self.settle_iou:
+        iou = bx.iou(new_box, track.box)
+        if bx.inside(new_box, track.box) >= 0.9 or iou >= self.settle_iou:
             return False
-        if iou >= 0.5 and box_inside(track.box, new_box) >= 0.9:
-            track.box = box_union([track.box, new_box])
+        if iou >= 0.5 and bx.inside(track.box, new_box) >= 0.9:
+            track.box = bx.union([track.box, new_box])
             track.templates = {obs.mode: track.crop(obs.norm).copy()}
             return False
+        if self.comparable(track, obs) and self._grown_by_light(track, new_box, obs):
+            return False  # its shadow swung round as the sun moved: the box and clock stay
         self._resettle(track, new_box, obs)
         return True
+
+    @staticmethod
+    def _grown_by_light(track: Track, new_box: Box, obs: Observation) -> bool:
+        """Is all the region gained beyond the track's box only light or shadow on the
+        same surface (``explained_by_light``)?"""
+        x1, y1, x2, y2 = new_box
+        added = obs.changed[y1:y2, x1:x2].copy()
+        ox1, oy1, ox2, oy2 = track.box
+        added[max(0, oy1 - y1) : max(0, oy2 - y1), max(0, ox1 - x1) : max(0, ox2 - x1)] = False
+        cur, ref = obs.norm[y1:y2, x1:x2], obs.reference[y1:y2, x1:x2]
+        chroma = None if obs.chroma_diff is None else obs.chroma_diff[y1:y2, x1:x2]
+        return explained_by_light(cur, ref, added, chroma)
 
     def _resettle(self, track: Track, box: Box, obs: Observation) -> None:
         """The region moved, grew or changed its look: its stability clock restarts."""
@@ -238,12 +258,31 @@ class Tracker:
                 continue
             if t - track.stable_since >= wait:
                 due.append(track)
-        return due
+        return self._one_per_place(sorted(due, key=lambda k: k.first_seen))
 
-    def mark_confirmed(self, track: Track, obs: Observation) -> None:
-        """Remember what the place looked like before; the track never fires again."""
+    def _one_per_place(self, due: list[Track]) -> list[Track]:
+        """Due tracks on the same place are one structure: merged into the oldest, so it is
+        reported once (parts followed apart where no region joined them, at night)."""
+        kept: list[Track] = []
+        for track in due:
+            same = next((k for k in kept if bx.overlap(track.box, k.box) > 0.5), None)
+            if same is None:
+                kept.append(track)
+                continue
+            same.box = bx.union([same.box, track.box])
+            same.templates = {}
+            self.tracks.remove(track)
+        return kept
+
+    def mark_confirmed(self, track: Track, obs: Observation, event: Event | None) -> None:
+        """Remember what was reported (``event``; None: its class does not count in the
+        zone, so it is known but never reported, and never reported gone either) and what
+        the place looked like before; the track never fires again."""
         track.state = TrackState.CONFIRMED
         track.confirmed_at = obs.t
+        track.reported = event is not None
+        if event is not None:
+            track.label, track.score = event.label, event.score
         track.before = {}
         if self.comparable(track, obs):
             track.before[obs.mode] = track.crop(obs.reference).copy()
@@ -273,6 +312,28 @@ class Tracker:
                 out.append(track)
         return out
 
+    def apply_transient(self, verdicts: Mapping[int, bool], sample: int) -> None:
+        """The transient model's verdicts (track id → transient) of sample ``sample``: a
+        transient track's stability clock restarts (only time without them counts)."""
+        for track in self.pending:
+            if track.id not in verdicts:
+                continue
+            track.transient = verdicts[track.id]
+            track.transient_checked = sample
+            if track.transient:
+                track.stable_since = track.last_seen
+
+    def flag_lights(self, gray: np.ndarray, luma: float) -> None:
+        """Pending tracks seen now that are a light source in a dim frame (never confirmed)."""
+        for track in self.pending:
+            if self.seen_now(track) and not track.lit:
+                track.lit = is_light_source(gray, track.box, luma)
+
+    def clear(self) -> None:
+        """Forget every track (the camera looks at another place now)."""
+        self.tracks.clear()
+        self._seen = set()
+
     def remove(self, track: Track) -> None:
         self.tracks.remove(track)
 
@@ -282,25 +343,6 @@ class Tracker:
     def load_json(self, d: dict[str, Any]) -> None:
         self.tracks = [Track.from_json(k) for k in d.get("tracks", [])]
         self._next_id = max([int(d.get("next_id", 1))] + [k.id + 1 for k in self.tracks])
-
-    def save(self, folder: Path) -> None:
-        """``tracks.json`` (every track) and ``tracks.npz`` (confirmed tracks' looks)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "tracks.json", self.to_json())
-        tmp = folder / ".tracks.tmp.npz"
-        np.savez_compressed(tmp, **self.crops())  # type: ignore[arg-type]
-        tmp.replace(folder / "tracks.npz")
-
-    def load(self, folder: Path) -> None:
-        """Restore what :meth:`save` wrote (nothing when it is not there)."""
-        tracks = folder / "tracks.json"
-        if not tracks.is_file():
-            return
-        self.load_json(json.loads(tracks.read_text(encoding="utf-8")))
-        crops = folder / "tracks.npz"
-        if crops.is_file():
-            with np.load(crops) as data:
-                self.load_crops({k: data[k] for k in data.files})
 
     def crops(self) -> dict[str, np.ndarray]:
         """The confirmed tracks' looks before and after, by ``<id>_<kind>_<mode>``."""
@@ -322,26 +364,3 @@ class Tracker:
                 continue
             target = track.before if kind == "before" else track.templates
             target[LightMode(mode)] = crop.astype(np.float32)
-
-
-def illumination_only(track: Track, obs: Observation) -> bool:
-    """Does the change in the track's box look like light or shadow on the same surface?
-
-    Under a shadow, a patch of sun or the pool of a street lamp the log brightness moves
-    by about the same amount everywhere in the box (mean difference over twice its
-    spread), colour stays or shifts evenly (a yellow lamp), and the surface keeps its
-    texture; a new object changes the pattern, so the difference varies across the box.
-    """
-    d = track.crop(obs.norm) - track.crop(obs.reference)
-    if d.size == 0:
-        return False
-    mean, spread = abs(float(d.mean())), float(d.std())
-    if mean < 0.3 or mean < 2.0 * spread:
-        return False
-    if obs.chroma_diff is not None:
-        dc = track.crop(obs.chroma_diff).reshape(-1, 2)
-        shift, scatter = np.abs(dc.mean(axis=0)), dc.std(axis=0)
-        if bool(np.any(scatter > np.maximum(0.06, shift / 1.5))):
-            return False  # the colour changed, and not evenly
-    # the surface's own texture is still there (a slab laid on gravel would hide it)
-    return texture_distance(track.crop(obs.norm), track.crop(obs.reference)) < TEXTURE_KEPT

@@ -1,0 +1,106 @@
+"""Ghosts: a change that is something leaving, not something new.
+
+A reference can learn an object that later leaves — a van standing in a zone through a
+warm-up, through the first infrared hours, or crept in by slow adaptation. The place
+then differs from that reference once the van has gone; that difference is the scene
+returning to normal. :func:`departed` tells it apart at confirmation time, so it is
+absorbed into the reference instead of being reported:
+
+- the place now blends in with its surroundings where the reference showed something
+  standing out from them (:func:`looks_departed`; by day colour counts too);
+- or the transient model finds a person, vehicle or animal over the change in the
+  reference picture (``TransientFilter.departed``), where the frame shows none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.boxes import Box
+from detector.registration import Shift
+from detector.tracks import Track
+from detector.transient import TransientFilter
+
+
+@dataclass(frozen=True)
+class Look:
+    """The current sample and its reference at analysis size (colour maps by day only)."""
+
+    norm: np.ndarray
+    reference: np.ndarray
+    chroma: np.ndarray | None = None
+    reference_chroma: np.ndarray | None = None
+
+
+def departed(
+    track: Track,
+    look: Look,
+    comparable: bool,
+    before: np.ndarray,
+    transient: TransientFilter | None,
+    changed: np.ndarray,
+    scale: float,
+    shift: Shift,
+) -> bool:
+    """Is ``track`` something that left? ``comparable``: the reference knows its place;
+    ``before``: the reference picture at source size, aligned like the frame."""
+    if comparable and looks_departed(
+        look.norm, look.reference, track.box, look.chroma, look.reference_chroma
+    ):
+        return True
+    if transient is None:
+        return False
+    return transient.departed(before, track, changed, scale, (shift.dx, shift.dy))
+
+
+DEPARTED_CONTRAST = 1.0  # the reference's box stood out from its surroundings at least this
+DEPARTED_BLENDS = 0.35  # ... and the current box stands out less than this (it blends in)
+DEPARTED_RATIO = 0.4  # ... and less than this share of what the reference showed
+DEPARTED_CONTRAST_DAY = 1.5  # the same by day, brightness and both colour ratios summed
+DEPARTED_BLENDS_DAY = 0.8
+
+
+def stands_out(image: np.ndarray, box: Box) -> float:
+    """How much ``box`` differs from the ring around it (half its size wide) in ``image``:
+    median offset over the ring's spread, plus the log ratio of their spreads."""
+    x1, y1, x2, y2 = box
+    h, w = image.shape[:2]
+    mx, my = max(3, (x2 - x1) // 2), max(3, (y2 - y1) // 2)
+    ox1, oy1, ox2, oy2 = max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)
+    outer = image[oy1:oy2, ox1:ox2]
+    ring = np.ones(outer.shape[:2], bool)
+    ring[y1 - oy1 : y2 - oy1, x1 - ox1 : x2 - ox1] = False
+    inner, around = image[y1:y2, x1:x2].ravel(), outer[ring].ravel()
+    if inner.size < 16 or around.size < 16:
+        return 0.0
+    q1, med, q3 = np.percentile(around, (25, 50, 75))
+    spread = float(q3 - q1) / 1.35 + 0.1
+    offset = abs(float(np.median(inner)) - float(med)) / spread
+    ratio = abs(float(np.log((inner.std() + 0.05) / (around.std() + 0.05))))
+    return offset + ratio
+
+
+def looks_departed(
+    current: np.ndarray,
+    reference: np.ndarray,
+    box: Box,
+    current_chroma: np.ndarray | None = None,
+    reference_chroma: np.ndarray | None = None,
+) -> bool:
+    """Did something leave ``box``? The reference showed it standing out from its
+    surroundings and the place now blends in with them: a van driven off after the
+    reference learnt it (a warm-up, a first night), the scene returning to normal.
+
+    By day (``*_chroma``: (h, w, 2) colour maps) colour counts too: a blue roof on grass
+    stands out in colour even where its brightness blends in."""
+    before, now = stands_out(reference, box), stands_out(current, box)
+    if current_chroma is None or reference_chroma is None:
+        limits = (DEPARTED_CONTRAST, DEPARTED_BLENDS)
+    else:
+        for k in range(2):
+            before += stands_out(reference_chroma[..., k], box)
+            now += stands_out(current_chroma[..., k], box)
+        limits = (DEPARTED_CONTRAST_DAY, DEPARTED_BLENDS_DAY)
+    return before >= limits[0] and now < limits[1] and now < DEPARTED_RATIO * before
