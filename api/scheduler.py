@@ -1,0 +1,82 @@
+"""The overdue scanner and the check-in cut-off, run inside every API process on a timer.
+Several processes on one PostgreSQL may run them at once: models/ makes each record once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+import sqlalchemy as sa
+
+from api.deps import Services
+from models import notify, scheduler
+from models.tables import Case, StageRun
+
+log = logging.getLogger("sitewatch.scheduler")
+
+
+def scan_once(services: Services) -> tuple[int, int]:
+    now = services.clock()
+    with services.session() as s, s.begin():
+        overdue = scheduler.scan_overdue(s, now=now)
+    with services.session() as s, s.begin():
+        missed = scheduler.scan_checkins(s, services.policy, now=now)
+    with services.session() as s, s.begin():  # inbox messages of the events so far
+        notify.scan(s, notify_policy(services), now=now)
+    if overdue or missed:
+        log.info("scheduler: %d overdue stages, %d missed check-ins recorded", overdue, missed)
+    _case_gauges(services, now)
+    return overdue, missed
+
+
+def notify_policy(services: Services) -> notify.NotifyPolicy:
+    return notify.NotifyPolicy(
+        public_url=services.settings.public_url, tz=services.policy.calendar.tz
+    )
+
+
+def _case_gauges(services: Services, now: dt.datetime) -> None:
+    """Cases by stage and open overdue stages, for /metrics (same figure in every process)."""
+    with services.session() as s:
+        by_stage = dict(
+            s.execute(sa.select(Case.stage, sa.func.count()).group_by(Case.stage)).all()
+        )
+        overdue = s.scalar(
+            sa.select(sa.func.count()).where(
+                StageRun.ended_at.is_(None), StageRun.deadline_at < now
+            )
+        )
+    services.metrics.set_cases({str(k): int(v) for k, v in by_stage.items()}, int(overdue or 0))
+
+
+class Scheduler:
+    """Runs :func:`scan_once` every ``interval`` seconds until stopped; errors are logged,
+    never fatal (a database restart is waited out)."""
+
+    def __init__(self, services: Services, interval: float = 60.0) -> None:
+        if interval <= 0:
+            raise ValueError(f"Scheduler: interval must be > 0 s, got {interval}")
+        self.services = services
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="sitewatch-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                scan_once(self.services)
+                self.runs += 1
+            except Exception:
+                log.exception("scheduler run failed; retrying in %.0f s", self.interval)
+            self._stop.wait(self.interval)
