@@ -14,6 +14,7 @@ debian_packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   fonts-noto-cjk
+  chromium  # tests/pages: Playwright drives it (no browser download)
 )
 
 install_debian_packages() {

@@ -10,7 +10,9 @@ exit status. Heavy imports (av, torch, onnxruntime) happen inside ``func`` so th
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,11 +25,17 @@ COMMAND_MODULES = [
     "sitewatch.cli.model_cmds",
     "sitewatch.cli.synth_cmd",
     "sitewatch.cli.replay_cmd",
+    "sitewatch.cli.worker_cmd",
+    "sitewatch.cli.db_cmd",
+    "sitewatch.cli.api_cmd",
+    "sitewatch.cli.run_cmd",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from sitewatch.cli.common import Parser
+
+    parser = Parser(
         prog="sitewatch",
         description="Watch construction hotspots on existing cameras; open cases with evidence.",
     )
@@ -36,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """One parser per process (building it imports every command module: ~10 ms)."""
+    return build_parser()
 
 
 def _version() -> str:
@@ -48,20 +62,61 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; exit codes and messages follow ``sitewatch.cli.common``."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
     try:
-        return int(func(args) or 0)
+        status = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not as a message at exit
+        return status
+    except BrokenPipeError:  # ``sitewatch … | head``: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except OSError as exc:  # missing files, unreachable cameras, full disks: no traceback
-        print(f"sitewatch {args.command}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        return _report(args, exc)
+
+
+def _report(args: argparse.Namespace, exc: Exception) -> int:
+    from sitewatch.cli.common import CommandError, CommandFailed, command_name
+    from sitewatch.config import ConfigError
+
+    name = command_name(args)
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    if isinstance(exc, CommandError):
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, CommandFailed | OSError):  # missing files, unreachable cameras, full disks
+        print(f"{name}: {exc}", file=sys.stderr)
         return 1
+    if os.environ.get("SITEWATCH_DEBUG"):
+        raise exc
+    print(
+        f"{name}: internal error: {type(exc).__name__}: {exc} "
+        "(a bug: please report it; SITEWATCH_DEBUG=1 shows the traceback)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":
