@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models.engine import insert_ignoring_conflicts
 from models.tables import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -95,16 +96,8 @@ def record(
 
 def _create_head(session: Session) -> None:
     """The head row, created once; concurrent creators are absorbed by the primary key."""
-    dialect = session.get_bind().dialect.name
     values = {"id": _HEAD_ID, "seq": 0, "hash": GENESIS}
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(AuditHead).values(values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(AuditHead).values(values).on_conflict_do_nothing())
+    session.execute(insert_ignoring_conflicts(session, AuditHead, values))
 
 
 @dataclass(frozen=True)

@@ -54,16 +54,17 @@ def snapshot(case: Case) -> dict[str, Any]:
 
 def add_files(
     session: Session,
-    case: Case,
-    event: CaseEvent,
+    case_id: int,
+    event_id: int,
     files: Sequence[FileRef],
     now: dt.datetime,
     detection_id: int | None = None,
 ) -> list[Evidence]:
+    """One evidence row per stored file, tied to the timeline event that brought it."""
     rows = [
         Evidence(
-            case_id=case.id,
-            event_id=event.id,
+            case_id=case_id,
+            event_id=event_id,
             detection_id=detection_id,
             kind=f.kind,
             sha256=f.sha256,
@@ -146,7 +147,7 @@ def open_case(
     )
     session.add(event)
     session.flush()
-    add_files(session, case, event, files, now, detection_id)
+    add_files(session, case.id, event.id, files, now, detection_id)
     audit.record(
         session,
         at=now,
@@ -260,7 +261,7 @@ def take(
     )
     session.add(event)
     session.flush()
-    add_files(session, case, event, data.files, now)
+    add_files(session, case.id, event.id, data.files, now)
     audit.record(
         session,
         at=now,

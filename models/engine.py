@@ -62,3 +62,16 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def insert_ignoring_conflicts(
+    session: Any, table: Any, values: dict[str, Any], **conflict: Any
+) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's database (PostgreSQL or SQLite):
+    the statement every "exactly once" rule here rests on. ``conflict`` goes to
+    ``on_conflict_do_nothing`` (e.g. ``index_elements=[...]``); add ``.returning(...)``."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(table).values(values).on_conflict_do_nothing(**conflict)

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import audit
-from models.cases import open_case
+from models.cases import add_files, open_case
+from models.engine import insert_ignoring_conflicts
 from models.enums import EventKind, Source, Stage
 from models.geometry import iou
 from models.policy import WorkflowPolicy
-from models.tables import Camera, Case, CaseEvent, Detection, Evidence, Unit, Zone
+from models.tables import Camera, Case, CaseEvent, Detection, Unit, Zone
 from models.workflow import Actor, FileRef, Refusal
 
 EVENTS = ("confirmed", "gone")
@@ -190,16 +191,9 @@ def _insert(
         record=record,
         opened_case=False,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = (
-        insert(Detection)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[Detection.idempotency_key])
-        .returning(Detection.id)
-    )
+    stmt = insert_ignoring_conflicts(
+        session, Detection, values, index_elements=[Detection.idempotency_key]
+    ).returning(Detection.id)
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -329,21 +323,7 @@ def _add_event(
     )
     session.add(event)
     session.flush()
-    session.add_all(
-        Evidence(
-            case_id=case_id,
-            event_id=event.id,
-            detection_id=det.id,
-            kind=f.kind,
-            sha256=f.sha256,
-            media_type=f.media_type,
-            size=f.size,
-            storage_key=f.storage_key,
-            name=f.name[:255],
-            created_at=now,
-        )
-        for f in files
-    )
+    add_files(session, case_id, event.id, files, now, det.id)
 
 
 def _gone(

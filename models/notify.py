@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models.engine import insert_ignoring_conflicts
 from models.enums import STAGE_ROLE, AccountabilityKind, Role, Stage
 from models.tables import (
     Accountability,
@@ -104,16 +105,9 @@ def holders(session: Session, role: Role, unit_path: str) -> list[User]:
 
 
 def _insert_once(session: Session, values: dict[str, Any]) -> bool:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = (
-        insert(Notification)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
-        .returning(Notification.id)
-    )
+    stmt = insert_ignoring_conflicts(
+        session, Notification, values, index_elements=[Notification.dedupe_key]
+    ).returning(Notification.id)
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
@@ -174,11 +168,8 @@ def queue(
 def _cursor(session: Session, name: str) -> NotifyCursor:
     row = session.get(NotifyCursor, name, with_for_update=True)
     if row is None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        session.execute(insert(NotifyCursor).values(name=name, last_id=0).on_conflict_do_nothing())
+        start = {"name": name, "last_id": 0}
+        session.execute(insert_ignoring_conflicts(session, NotifyCursor, start))
         row = session.get(NotifyCursor, name, with_for_update=True)
     assert row is not None
     return row

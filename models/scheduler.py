@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.checkins import missing
+from models.engine import insert_ignoring_conflicts
 from models.enums import AccountabilityKind, Resolution, Role
 from models.policy import WorkflowPolicy
 from models.tables import Accountability, StageRun, Unit
@@ -20,16 +21,9 @@ from models.workflow import MAX_TEXT, Actor, Refusal
 
 def _insert_once(session: Session, values: dict[str, Any]) -> bool:
     """Insert one record unless its dedupe_key exists; True when this call inserted it."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = (
-        insert(Accountability)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[Accountability.dedupe_key])
-        .returning(Accountability.id)
-    )
+    stmt = insert_ignoring_conflicts(
+        session, Accountability, values, index_elements=[Accountability.dedupe_key]
+    ).returning(Accountability.id)
     return session.execute(stmt).scalar_one_or_none() is not None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,69 +114,46 @@ def export_cases(
     return _send(fmt, "cases", [Sheet("cases", CASE_HEADER, rows())])
 
 
-@endpoint(router, "exports.stats")
-def export_stats(
-    fmt: str,
-    services: ServicesDep,
-    db: SessionDep,
-    principal: Annotated[Principal, Depends(require("exports.stats"))],
-    start: Annotated[Any, Query(alias="from")] = None,
-    end: Annotated[Any, Query(alias="to")] = None,
-    unit: Annotated[str | None, Query(max_length=200)] = None,
-) -> Any:
-    import datetime as dt
-
-    _check_fmt(fmt)
-    try:
-        s = dt.date.fromisoformat(start) if start else None
-        e = dt.date.fromisoformat(end) if end else None
-    except ValueError:
-        raise HTTPException(422, "from and to are dates: YYYY-MM-DD") from None
-    s, e = period_params(services, s, e)
-    data = compute_stats(services, db, stats_scope(db, principal, unit), s, e)
+def stats_sheets(data: dict[str, Any]) -> list[Sheet]:
+    """The statistics of ``compute_stats`` as four tables (one Excel sheet each)."""
     stages = ("report", "determine", "rectify", "verify", "closed")
     by_town = [(t, *(v[st] for st in stages)) for t, v in sorted(data["cases_by_town"].items())]
     timing = [
-        (
-            t["stage"],
-            t["role"],
-            t["finished"],
-            t["on_time"],
-            t["on_time_rate"] or "",
-            t["mean_hours"] or "",
-            t["p90_hours"] or "",
-            t["overdue_open"],
-        )
+        (t["stage"], t["role"], t["finished"], t["on_time"], t["on_time_rate"] or "",
+         t["mean_hours"] or "", t["p90_hours"] or "", t["overdue_open"])
         for t in data["stages"]
-    ]
+    ]  # fmt: skip
     area = [
         (t, m, v)
         for t, b in sorted(data["demolished_m2_by_town"].items())
         for m, v in sorted(b.items())
     ]
     reviews = [
-        (
-            r["camera"],
-            r["zone"],
-            r["confirmed"],
-            r["dismissed"],
-            r["pending"],
-            r["false_alarm_rate"] if r["false_alarm_rate"] is not None else "",
-        )
+        (r["camera"], r["zone"], r["confirmed"], r["dismissed"], r["pending"],
+         "" if r["false_alarm_rate"] is None else r["false_alarm_rate"])
         for r in data["reviews"]
-    ]
-    sheets = [
+    ]  # fmt: skip
+    on_time = ("stage", "role", "finished", "on time", "rate", "mean h", "p90 h", "overdue")
+    alarms = ("camera", "zone", "confirmed", "dismissed", "pending", "false alarm rate")
+    return [
         Sheet("cases by town", ("镇街 town", *stages), by_town),
-        Sheet(
-            "on time",
-            ("stage", "role", "finished", "on time", "rate", "mean h", "p90 h", "overdue"),
-            timing,
-        ),
+        Sheet("on time", on_time, timing),
         Sheet("demolished", ("镇街 town", "month", "m²"), area),
-        Sheet(
-            "false alarms",
-            ("camera", "zone", "confirmed", "dismissed", "pending", "false alarm rate"),
-            reviews,
-        ),
+        Sheet("false alarms", alarms, reviews),
     ]
-    return _send(fmt, f"stats-{s}-{e}", sheets)
+
+
+@endpoint(router, "exports.stats")
+def export_stats(
+    fmt: str,
+    services: ServicesDep,
+    db: SessionDep,
+    principal: Annotated[Principal, Depends(require("exports.stats"))],
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    unit: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    _check_fmt(fmt)
+    start, end = period_params(services, start, end)
+    data = compute_stats(services, db, stats_scope(db, principal, unit), start, end)
+    return _send(fmt, f"stats-{start}-{end}", stats_sheets(data))
