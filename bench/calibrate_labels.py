@@ -1,6 +1,6 @@
 """Calibrate the structure model's per-class confidence: below it a label is ``change``.
 
-On held-out synthetic images (``detector.synth.dataset.sample_image``, another seed than
+On held-out synthetic images (``synth.dataset.sample_image``, another seed than
 training), every detection of the model is matched with the labelled structures (IoU
 ≥ 0.5, greedy by score). For each class, the calibrated confidence is the lowest score
 from which on the detections named that class are right at least ``--precision`` of
@@ -24,7 +24,7 @@ import numpy as np
 from detector.backends import load_backend
 from detector.boxes import iou
 from detector.structure import default_structure_model, label_floors_path
-from detector.synth.dataset import sample_image
+from synth.dataset import sample_image
 
 
 def detections(model: Path, images: int, size: int, seed: int) -> list[tuple[str, float, bool]]:

@@ -1,6 +1,6 @@
 """Write a YOLO-format dataset: ``images/{train,val}``, ``labels/{train,val}``, ``data.yaml``.
 
-Sources: synthetic scenes from :func:`detector.synth.dataset.sample_image` (structures
+Sources: synthetic scenes from :func:`synth.dataset.sample_image` (structures
 pasted into day, night and IR scenes) and reviewed evidence folders (confirmed → boxes,
 dismissed → hard negative with an empty label file). Label lines are
 ``class cx cy w h`` normalised to 0..1, one box per line.
@@ -23,6 +23,11 @@ from detector.training.evidence import Box, scan_evidence
 
 SPLITS = ("train", "val")
 Progress = Callable[[int, int], None]
+# (rng, (width, height), classes) -> (BGR image, [(class, (x1, y1, x2, y2))]); the CLI
+# passes ``synth.dataset.sample_image`` (``detector`` does not import ``synth``).
+Sampler = Callable[
+    [np.random.Generator, tuple[int, int], Sequence[str]], tuple[np.ndarray, Sequence[Box]]
+]
 
 
 def label_lines(boxes: Sequence[Box], classes: Sequence[str], width: int, height: int) -> list[str]:
@@ -129,6 +134,7 @@ def split_of(key: str, val_fraction: float) -> str:
 
 def add_synthetic(
     writer: DatasetWriter,
+    sample_image: Sampler,
     count: int,
     size: tuple[int, int],
     *,
@@ -136,9 +142,8 @@ def add_synthetic(
     val_fraction: float = 0.2,
     progress: Progress | None = None,
 ) -> None:
-    """``count`` synthetic scenes of ``size`` (width, height), ``val_fraction`` held out."""
-    from detector.synth.dataset import sample_image
-
+    """``count`` scenes of ``size`` (width, height) drawn by ``sample_image``, ``val_fraction``
+    held out."""
     rng = np.random.default_rng(seed)
     n_val = round(count * val_fraction)
     for i in range(count):

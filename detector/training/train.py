@@ -34,8 +34,18 @@ class TrainSettings:
     close_mosaic: int = 3
     seed: int = 0
     verbose: bool = True
+    freeze: int = 0  # first N layers not trained (10: the YOLO11n backbone)
+    fraction: float = 1.0  # share of the training images used
+    hours: float | None = None  # stop after this long; epochs are refitted to it
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.fraction <= 1.0:
+            raise ValueError(f"fraction: expected a share in (0, 1], got {self.fraction}")
+        if self.hours is not None and not 0.0 < self.hours <= 1000.0:
+            raise ValueError(f"hours: expected 0 < hours ≤ 1000, got {self.hours}")
+        self._check_counts()
+
+    def _check_counts(self) -> None:
         checks = (
             ("epochs", self.epochs, 1, 10_000),
             ("imgsz", self.imgsz, 32, 4096),
@@ -44,6 +54,7 @@ class TrainSettings:
             ("workers", self.workers, 0, 64),
             ("patience", self.patience, 1, 10_000),
             ("close_mosaic", self.close_mosaic, 0, 10_000),
+            ("freeze", self.freeze, 0, 100),
         )
         for name, value, low, high in checks:
             if not low <= value <= high:
@@ -87,6 +98,9 @@ def train(settings: TrainSettings) -> Path:
         verbose=settings.verbose,
         # a .pt is fine-tuned from its weights; a YAML starts from random ones (nothing to fetch)
         pretrained=settings.model.endswith(".pt"),
+        freeze=settings.freeze or None,
+        fraction=settings.fraction,
+        **({} if settings.hours is None else {"time": settings.hours}),
     )
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():

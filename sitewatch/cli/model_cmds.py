@@ -127,6 +127,24 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         "--close-mosaic", type=int, default=3, help="last N epochs without mosaic augmentation"
     )
     p.add_argument(
+        "--freeze",
+        type=int_arg(0, 100),
+        default=0,
+        help="first N layers kept as they are (10: the YOLO11n backbone; fine-tuning on a CPU)",
+    )
+    p.add_argument(
+        "--fraction",
+        type=number_arg(0, 1, low_open=True),
+        default=1.0,
+        help="share of training images used",
+    )
+    p.add_argument(
+        "--hours",
+        type=number_arg(0, 1000, low_open=True),
+        default=None,
+        help="stop after this many hours (epochs are refitted to the time)",
+    )
+    p.add_argument(
         "-o", "--output", "--out", dest="out", type=Path, default=Path("runs/structure"),
         help="runs folder",
     )  # fmt: skip
@@ -200,6 +218,7 @@ def _draw(image: Any, records: list[dict[str, Any]], out: Path) -> None:
 
 def run_dataset_build(args: argparse.Namespace) -> int:
     from detector.training.dataset import DatasetWriter, add_reviewed, add_synthetic
+    from synth.dataset import sample_image
 
     if args.synthetic == 0 and not args.evidence:
         raise CommandError("give --synthetic N (N > 0) and/or --evidence DIR")
@@ -218,6 +237,7 @@ def run_dataset_build(args: argparse.Namespace) -> int:
     if args.synthetic:
         add_synthetic(
             writer,
+            sample_image,
             args.synthetic,
             args.size,
             seed=args.seed,
@@ -255,6 +275,9 @@ def run_train(args: argparse.Namespace) -> int:
             name=args.name,
             patience=args.patience,
             close_mosaic=args.close_mosaic,
+            freeze=args.freeze,
+            fraction=args.fraction,
+            hours=args.hours,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None

@@ -51,7 +51,7 @@ def _size(text: str) -> tuple[int, int]:
 def run_scene(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from detector.synth.suite import get_scenario, standard_suite
+    from synth.suite import get_scenario, standard_suite
 
     if args.list:
         for sc in standard_suite():
@@ -66,7 +66,7 @@ def run_scene(args: argparse.Namespace) -> int:
             sc = dataclasses.replace(sc, duration=args.duration)
     except (KeyError, ValueError) as exc:
         raise CommandError(str(exc.args[0])) from None
-    from detector.synth.scene import write_video
+    from synth.scene import write_video
 
     for path in (args.output, args.truth, args.config_out):
         if path is not None:
@@ -89,7 +89,7 @@ def _write_config(sc: object, video: Path, out: Path) -> None:
 
     import yaml
 
-    from detector.synth.scene import Scenario
+    from synth.scene import Scenario
 
     assert isinstance(sc, Scenario)
     rel = os.path.relpath(video.resolve(), out.resolve().parent)

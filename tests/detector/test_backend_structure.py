@@ -13,9 +13,9 @@ from detector.backends import load_backend
 from detector.backends.onnx import OnnxBackend
 from detector.settings import DEFAULT_STRUCTURE_CLASSES
 from detector.structure import StructureLabeler, default_structure_model
-from detector.synth.dataset import sample_image
 from detector.types import Detections
 from sitewatch.cli import main
+from synth.dataset import sample_image
 
 ROOT = Path(__file__).resolve().parents[2]
 ONNX = default_structure_model()

@@ -1,6 +1,6 @@
 """The three failure classes across a restart, the camera-state guard and two small fixes.
 
-The failure scenes themselves (``detector.synth.suite.failure_scenes``) are replayed
+The failure scenes themselves (``synth.suite.failure_scenes``) are replayed
 from encoded video by ``test_detector_suite.py``; here the pipeline is stopped part-way
 through a scene and started again on the references and tracks it saved, and the
 result must be the same: reported once and in time, or nothing reported.
@@ -15,7 +15,6 @@ import pytest
 
 from detector.backends import load_backend
 from detector.backends.base import Backend
-from detector.evaluation import pipeline_for, score
 from detector.events import Event
 from detector.evidence import EvidenceWriter, folder_name, site_zone
 from detector.frames import prepare
@@ -23,10 +22,12 @@ from detector.ghosts import looks_departed, stands_out
 from detector.pipeline import CameraPipeline
 from detector.reporting import event_json
 from detector.settings import DetectorSettings
-from detector.synth.scene import ground_truth, render
-from detector.synth.suite import get_scenario
 from detector.tracks import explained_by_light
 from detector.view import ViewGuard, ViewState
+from sitewatch.evaluation import pipeline_for
+from synth.evaluation import score
+from synth.scene import ground_truth, render
+from synth.suite import get_scenario
 
 SLACK = 4 * 300.0  # as in test_detector_suite.py
 

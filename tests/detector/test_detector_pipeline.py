@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from detector.change import threshold_for
-from detector.evaluation import pipeline_for
 from detector.pipeline import CameraPipeline
 from detector.reporting import DATA_KEYS, event_json
 from detector.settings import DetectorSettings, ZoneOverrides
-from detector.synth.scene import render
-from detector.synth.suite import get_scenario
 from detector.zonemaps import ZoneMaps
 from geofence import Mask, Zone, ZoneSet
+from sitewatch.evaluation import pipeline_for
+from synth.scene import render
+from synth.suite import get_scenario
 
 STEP = 5  # one sample per keyframe of the suite's videos (5 scene minutes)
 

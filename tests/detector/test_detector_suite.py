@@ -15,12 +15,13 @@ import pytest
 
 from detector.backends import load_backend
 from detector.backends.base import Backend
-from detector.evaluation import run_video, score
 from detector.settings import DEFAULT_STRUCTURE_CLASSES
 from detector.structure import StructureLabeler, default_structure_model
-from detector.synth.scene import write_video
-from detector.synth.suite import get_scenario, suite_names
-from detector.synth.truth import GroundTruth
+from sitewatch.evaluation import run_video
+from synth.evaluation import score
+from synth.scene import write_video
+from synth.suite import get_scenario, suite_names
+from synth.truth import GroundTruth
 
 SAMPLE_EVERY = 300.0  # scene seconds between samples (one keyframe in the suite's videos)
 SLACK = 4 * SAMPLE_EVERY  # "a few samples" after completion + confirm_after

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from detector.synth.scene import write_video
-from detector.synth.suite import get_scenario
 from sitewatch.cli import main
 from sitewatch.cli.replay_cmd import _Progress
+from synth.scene import write_video
+from synth.suite import get_scenario
 
 EVIDENCE_FILES = {
     "detection.json",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.synth.dataset import sample_image
-from detector.synth.light import LIGHTS, light_at
-from detector.synth.structures import STRUCTURE_CLASSES, draw_structure, render_structure
+from synth.dataset import sample_image
+from synth.light import LIGHTS, light_at
+from synth.structures import STRUCTURE_CLASSES, draw_structure, render_structure
 
 BOX = (40, 30, 160, 120)
 

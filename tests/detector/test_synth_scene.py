@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.synth.scene import (
+from synth.scene import (
     Build,
     CameraShift,
     Scenario,
@@ -17,7 +17,7 @@ from detector.synth.scene import (
     ground_truth,
     render,
 )
-from detector.synth.suite import get_scenario, standard_suite, suite_names
+from synth.suite import get_scenario, standard_suite, suite_names
 
 H = 3600.0
 ZONE = ZoneSpec("z", ((0.0, 0.3), (0.6, 0.3), (0.6, 0.75), (0.0, 0.75)))
@@ -167,7 +167,7 @@ def test_scenario_rejects_bad_values() -> None:
 
 
 def test_passing_cars_have_headlights_at_night() -> None:
-    from detector.synth.renderer import Renderer
+    from synth.renderer import Renderer
 
     sc = _quiet(start_hour=21.0, traffic_per_hour=600.0, road_y=0.8)
     r = Renderer(sc)
@@ -206,7 +206,7 @@ def test_view_changes_render_what_a_camera_sends_when_it_looks_elsewhere() -> No
 
 def test_a_moving_sun_swings_the_shadows() -> None:
     sc = get_scenario("shadows_9am")  # from 06:00, the sun moves
-    from detector.synth.renderer import Renderer
+    from synth.renderer import Renderer
 
     r = Renderer(sc)
     morning, noon, evening = (r.sun_dx_at((h - 6.0) * 3600) for h in (8.0, 12.5, 16.5))

@@ -10,10 +10,10 @@ import av
 import numpy as np
 import pytest
 
-from detector.synth.scene import GroundTruth, render, write_video
-from detector.synth.suite import get_scenario
 from sitewatch.cli import main
 from sitewatch.config import load_site
+from synth.scene import GroundTruth, render, write_video
+from synth.suite import get_scenario
 
 
 def _decode(path: Path) -> tuple[str, list[np.ndarray], list[int]]:

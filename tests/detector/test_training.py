@@ -15,7 +15,7 @@ import yaml
 from detector.backends import load_backend
 from detector.settings import DEFAULT_STRUCTURE_CLASSES
 from detector.structure import default_structure_model
-from detector.training.train import evaluate
+from detector.training.train import TrainSettings, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,3 +135,25 @@ def _least_similar_layer(a: Path, b: Path) -> float:
     assert ka.keys() == kb.keys() and len(ka) > 50
     cos = torch.nn.functional.cosine_similarity
     return min(float(cos(ka[k], kb[k], dim=0)) for k in ka)
+
+
+def test_train_settings_for_a_cpu_fine_tune_are_checked(tmp_path: Path) -> None:
+    data = tmp_path / "data.yaml"
+    data.write_text("path: .\n", encoding="utf-8")
+    ok = TrainSettings(data, freeze=10, fraction=0.5, hours=0.5)
+    assert (ok.freeze, ok.fraction, ok.hours) == (10, 0.5, 0.5)
+    for bad, match in (
+        ({"fraction": 0.0}, "fraction"),
+        ({"fraction": 1.5}, "fraction"),
+        ({"hours": 0.0}, "hours"),
+        ({"freeze": 101}, "freeze"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            TrainSettings(data, **bad)
+    out = subprocess.run(
+        [sys.executable, "-m", "sitewatch", "train", str(data), "--fraction", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "--fraction" in out.stderr and "(0, 1]" in out.stderr

@@ -1,12 +1,10 @@
-"""Scoring the pipeline on synthetic scenes with ground truth (tests and ``bench/``).
+"""Replaying a synthetic scenario through the detector, for tests and ``bench/``.
 
 :func:`run_video` replays an encoded scenario through ``streams.open_source`` and a
 :class:`CameraPipeline` with the loop ``sitewatch replay`` runs (``detector.replay``;
-stream time = video time × ``scenario.speed``); :func:`score` matches its events with
-the ground truth: a ``confirmed`` event matches a structure that must be reported when their boxes
-overlap (IoU ≥ 0.2 or half of the smaller box), every other confirmed event is a
-false report (a second event for the same structure is a duplicate), and latency is
-the confirmation time minus the structure's completion time (scene seconds).
+stream time = video time × ``scenario.speed``). The events are scored against the ground
+truth by :func:`synth.evaluation.score`. This module wires ``synth`` (scenes) to
+``detector`` (analysis): neither of the two imports the other.
 """
 
 from __future__ import annotations
@@ -16,16 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detector import boxes as bx
 from detector.backends.base import Backend
 from detector.events import event_json
 from detector.pipeline import CameraPipeline
 from detector.replay import replay
 from detector.settings import DetectorSettings
-from detector.synth.scene import Scenario
-from detector.synth.truth import GroundTruth, StructureTruth
 from geofence import Mask, Zone
 from streams import StreamSettings, open_source
+from synth.scene import Scenario
 
 
 @dataclass
@@ -40,25 +36,6 @@ class Replay:
     away: dict[str, int] = field(default_factory=dict)  # samples not in view, by reason
     new_views: int = 0  # views that never came back and were learnt afresh
     departures: int = 0  # changes absorbed as something leaving
-
-
-@dataclass
-class Score:
-    """How a replay compares with the ground truth of its scenario."""
-
-    scenario: str
-    expected: int
-    found: int
-    false_reports: list[dict[str, Any]] = field(default_factory=list)
-    duplicates: int = 0
-    latencies: list[float] = field(default_factory=list)  # scene s after completion
-    late: list[str] = field(default_factory=list)  # structures confirmed too late
-    gone_expected: int = 0
-    gone_found: int = 0
-
-    @property
-    def recall(self) -> float:
-        return self.found / self.expected if self.expected else 1.0
 
 
 def pipeline_for(
@@ -102,34 +79,3 @@ def run_video(
     away = {state.value: n for state, n in pipe.view.counts.items()}
     cpu = time.process_time() - start
     return Replay(events, samples, cpu, analysis, runs, away, pipe.view.changes, pipe.departures)
-
-
-def _matches(event: dict[str, Any], truth: StructureTruth) -> bool:
-    x1, y1, x2, y2 = (round(v) for v in event["bbox"])
-    box = (x1, y1, x2, y2)
-    return bx.iou(box, truth.bbox) >= 0.2 or bx.overlap(box, truth.bbox) >= 0.5
-
-
-def score(truth: GroundTruth, events: list[dict[str, Any]], slack: float) -> Score:
-    """Match ``events`` with ``truth``; ``slack``: scene seconds allowed after
-    completion + confirm_after (a few samples)."""
-    expected = truth.expected
-    result = Score(truth.scenario, len(expected), 0)
-    seen: set[str] = set()
-    for ev in (e for e in events if e["event"] == "confirmed"):
-        hit = next((s for s in expected if _matches(ev, s)), None)
-        if hit is None:
-            result.false_reports.append(ev)
-        elif hit.id in seen:
-            result.duplicates += 1
-        else:
-            seen.add(hit.id)
-            result.found += 1
-            result.latencies.append(ev["confirmed_s"] - hit.complete_scene_s)
-            if ev["confirmed_s"] > hit.complete_scene_s + truth.confirm_after_scene_s + slack:
-                result.late.append(hit.id)
-    demolished = [s for s in expected if s.demolish_scene_s is not None]
-    result.gone_expected = len(demolished)
-    gone = [e for e in events if e["event"] == "gone"]
-    result.gone_found = sum(1 for s in demolished if any(_matches(e, s) for e in gone))
-    return result

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import av
 
-from detector.synth.scene import Scenario, render
-from detector.synth.truth import GroundTruth
+from synth.renderer import ground_truth, render
+from synth.scenario import Scenario
+from synth.truth import GroundTruth
 
 CODECS = {"h264": "libx264", "hevc": "libx265"}
 
@@ -37,8 +38,6 @@ def write_video(
         raise ValueError(f"gop must be ≥ 1 frame, got {g}")
     if not 0 <= crf <= 51:
         raise ValueError(f"crf must be in 0..51, got {crf}")
-    from detector.synth.scene import ground_truth
-
     truth = ground_truth(scenario)
     w, h = scenario.size
     params = f"keyint={g}:min-keyint={g}:scenecut=0"

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from detector.synth.actors import Trip
-from detector.synth.background import World
+from synth.actors import Trip
+from synth.background import World
 
 if TYPE_CHECKING:
-    from detector.synth.scene import Scenario
+    from synth.scenario import Scenario
 
 
 def make_trips(rng: np.random.Generator, sc: Scenario, world: World) -> list[Trip]:

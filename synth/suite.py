@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from detector.synth.scene import Build, CameraShift, Park, Scenario, ViewChange, ZoneSpec
+from synth.scenario import Build, CameraShift, Park, Scenario, ViewChange, ZoneSpec
 
 H = 3600.0
 YARD = ZoneSpec("yard", ((0.03, 0.3), (0.97, 0.3), (0.97, 0.7), (0.03, 0.7)), name="村东空地")

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.pen import Col, Pen
+from synth import noise as nz
+from synth.pen import Col, Pen
 
 ROOF_COLOURS = ("#3b6db3", "#3b6db3", "#4a7fc4", "#c9ccd0", "#b3563d", "#4f8a6b", "#9aa3ab")
 WALL_COLOURS = ("#e8e2d6", "#d9d4c9", "#cfc6b5", "#e6d3c3", "#bfbfbd", "#efeae0")

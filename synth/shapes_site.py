@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.pen import Col, Pen
-from detector.synth.shapes_build import _stage
+from synth import noise as nz
+from synth.pen import Col, Pen
+from synth.shapes_build import _stage
 
 PILES = ("bricks", "sand", "rebar", "pipes", "blocks", "gravel")
 
@@ -20,20 +20,18 @@ PILES = ("bricks", "sand", "rebar", "pipes", "blocks", "gravel")
 def draw_materials(
     pen: Pen, rng: np.random.Generator, progress: float, style: dict[str, Any]
 ) -> None:
-    """One to three piles (bricks, sand, rebar, pipes, blocks, gravel) delivered one by one."""
+    """One pile (bricks, sand, rebar, pipes, blocks or gravel) filling the box, growing with
+    ``progress``; ``style["pile"]`` picks the kind. One pile is one labelled structure: a
+    site with several piles has several boxes (``synth.dataset`` places them side by side)."""
     w, h = pen.w, pen.h
-    n = int(rng.integers(1, 4))
-    kinds = [str(k) for k in rng.choice(PILES, size=n, replace=False)]
-    cuts = np.sort(rng.uniform(0.25, 0.75, n - 1)) if n > 1 else np.zeros(0)
-    edges = [0.0, *cuts.tolist(), 1.0]
-    seeds = rng.integers(0, 2**31, size=n)
-    for i, kind in enumerate(kinds):
-        grow = _stage(progress, i / n, (i + 1) / n)
-        if grow <= 0:
-            continue
-        x1, x2 = w * edges[i], w * edges[i + 1]
-        gap = (x2 - x1) * 0.05
-        _PILE_DRAWERS[kind](pen, np.random.default_rng(int(seeds[i])), x1 + gap, x2 - gap, h, grow)
+    kind = str(style.get("pile") or rng.choice(PILES))
+    if kind not in _PILE_DRAWERS:
+        raise ValueError(f"pile must be one of {', '.join(PILES)}, got {kind!r}")
+    grow = _stage(progress, 0.0, 1.0)
+    if grow <= 0:
+        return
+    gap = w * 0.02
+    _PILE_DRAWERS[kind](pen, rng, gap, w - gap, h, grow)
 
 
 def _bricks(pen: Pen, rng: np.random.Generator, x1: float, x2: float, h: float, g: float) -> None:
@@ -70,7 +68,7 @@ def _heap(
     c = nz.jitter(rng, nz.color(hexc))
     peak = rng.uniform(0.35, 0.65)
     width = (x2 - x1) * (0.55 + 0.45 * g)
-    height = min(h * rng.uniform(0.5, 0.9), width * rng.uniform(0.35, 0.55)) * (0.4 + 0.6 * g)
+    height = min(h * rng.uniform(0.75, 1.0), width * rng.uniform(0.45, 0.65)) * (0.4 + 0.6 * g)
     cx = x1 + (x2 - x1) / 2
     a, b = cx - width / 2, cx + width / 2
     top = a + (b - a) * peak
@@ -85,7 +83,25 @@ def _heap(
         nudge = side * (1.0 - f) * width * 0.25
         inner = [(top + (x - top) * f + nudge, h - (h - y) * f) for x, y in pts]
         pen.poly(inner, nz.shade(c, 0.85 + 0.07 * k))
+    pen.line((a, h - 0.5 * pen.scale), (b, h - 0.5 * pen.scale), nz.shade(c, 0.45), 1.5 * pen.scale)
+    if rng.random() < 0.45:  # site rules: heaps of sand and gravel go under a dust net
+        _net(pen, rng, pts, top, h - height)
     pen.texture(rng, 0.12, 1.5)
+
+
+def _net(
+    pen: Pen, rng: np.random.Generator, pts: list[tuple[float, float]], top: float, y_top: float
+) -> None:
+    """A green (sometimes blue) dust net thrown over a heap: its outline, a mesh, folds."""
+    net = nz.jitter(rng, nz.color(str(rng.choice(("#2f6b3a", "#3d7d45", "#275a34", "#3f5f8f")))))
+    pen.poly(pts, net)
+    xs = [x for x, _ in pts]
+    a, b = min(xs), max(xs)
+    h = max(y for _, y in pts)
+    step = max(3.0 * pen.scale, (b - a) / 9)
+    for x in np.arange(a + step / 2, b, step):  # folds running down from the top
+        pen.line((top, y_top), (float(x), h), nz.shade(net, 0.7), 0.6 * pen.scale)
+    pen.poly(pts[:-2][:: max(1, len(pts) // 12)] + [(b, h), (a, h)], nz.shade(net, 1.15), 0.25)
 
 
 def _sand(pen: Pen, rng: np.random.Generator, x1: float, x2: float, h: float, g: float) -> None:
@@ -98,10 +114,10 @@ def _gravel(pen: Pen, rng: np.random.Generator, x1: float, x2: float, h: float, 
 
 def _rebar(pen: Pen, rng: np.random.Generator, x1: float, x2: float, h: float, g: float) -> None:
     rust = nz.jitter(rng, nz.color("#6c4a38"))
-    n = int(rng.integers(10, 22))
+    n = int(rng.integers(14, 28))
     tilt = rng.uniform(-0.08, 0.08) * (x2 - x1)
     base = h - 1.5 * pen.scale
-    pile_h = min(h * 0.5, n * 0.9 * pen.scale)
+    pile_h = max(h * 0.45, min(h * 0.8, n * 1.4 * pen.scale))
     for k in (0.2, 0.75):
         pen.rect(
             x1 + (x2 - x1) * k,
@@ -114,7 +130,7 @@ def _rebar(pen: Pen, rng: np.random.Generator, x1: float, x2: float, h: float, g
     for i in range(int(n * g)):
         y = base - pile_h * offs[i] * (0.5 + 0.5 * (i / n))
         pen.line(
-            (x1, y + tilt), (x2, y - tilt), nz.shade(rust, 0.8 + 0.4 * offs[i]), 0.8 * pen.scale
+            (x1, y + tilt), (x2, y - tilt), nz.shade(rust, 0.8 + 0.4 * offs[i]), 1.3 * pen.scale
         )
 
 
@@ -160,6 +176,29 @@ _PILE_DRAWERS = {
     "pipes": _pipes,
     "blocks": _blocks,
 }
+
+
+def draw_wall(pen: Pen, rng: np.random.Generator) -> None:
+    """A finished yard wall: brick courses (often) or plaster, with a coping on top."""
+    w, h = pen.w, pen.h
+    brick = rng.random() < 0.6
+    hexc = ("#a4472f", "#9a5a44", "#b86b4b") if brick else ("#d9d4c8", "#b9b4aa", "#e6e0d0")
+    c = nz.jitter(rng, nz.color(str(rng.choice(hexc))))
+    cap = h * rng.uniform(0.06, 0.12)
+    pen.rect(0, cap, w, h, c)
+    pen.rect(-0.01 * w, 0, 1.01 * w, cap, nz.shade(c, 0.8 if brick else 1.1))
+    if brick:
+        bh = max(2.0, 1.6 * pen.scale)
+        y, row = h, 0
+        while y > cap:
+            pen.line((0, y), (w, y), nz.shade(c, 0.72), 0.5 * pen.scale)
+            for x in np.arange((row % 2) * 2.5 * bh, w, 5 * bh):
+                pen.line((x, y), (x, max(cap, y - bh)), nz.shade(c, 0.72), 0.5 * pen.scale)
+            y -= bh
+            row += 1
+    for x in np.arange(0, w, h * rng.uniform(1.5, 3.0)):  # pillars
+        pen.rect(x, cap * 0.5, x + 0.12 * h, h, nz.shade(c, 0.9))
+    pen.texture(rng, 0.1, 2.0)
 
 
 def draw_machinery(

@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 F32 = npt.NDArray[np.float32]
+NOISE_BANK = 4  # sensor noise frames, drawn once and picked at random per frame
+NOISE_SCALE = 64.0  # noise banks hold N(0, 1) × this, as int16
 U8 = npt.NDArray[np.uint8]
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.noise import F32
+from synth import noise as nz
+from synth.noise import F32
 
 Col = tuple[float, float, float]
 Pt = tuple[float, float]

@@ -1,27 +1,27 @@
-"""Turns a :class:`~detector.synth.scene.Scenario` into frames and ground truth."""
+"""Turns a :class:`~synth.scene.Scenario` into frames and ground truth."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.actors import VEHICLE_KINDS, Trip, actor_sprite
-from detector.synth.background import World, add_building, make_world
-from detector.synth.light import Light, light_at
-from detector.synth.noise import F32
-from detector.synth.pen import Sprite
-from detector.synth.scene import Build, Scenario
-from detector.synth.structures import render_structure
-from detector.synth.timeline import make_trips
-from detector.synth.truth import GroundTruth
+from synth import noise as nz
+from synth.actors import VEHICLE_KINDS, Trip, actor_sprite
+from synth.background import World, add_building, make_world
+from synth.compose import compose_frame, covered, flashed, scenario_truth
+from synth.light import Light, light_at
+from synth.noise import F32, NOISE_SCALE
+from synth.pen import Sprite
+from synth.scenario import Build, Scenario
+from synth.structures import render_structure
+from synth.timeline import make_trips
+from synth.truth import GroundTruth
 
 STEPS = 24  # build progress is drawn in this many steps
-NOISE_BANK = 4  # sensor noise frames, drawn once and picked at random per frame
-NOISE_SCALE = 64.0  # noise banks hold N(0, 1) × this, as int16
 
 
 class Actor(NamedTuple):
@@ -279,8 +279,6 @@ class Renderer:
 
     def frame(self, i: int) -> np.ndarray:
         """Frame ``i`` as BGR uint8 (what the camera sends: its view, or not; see ViewChange)."""
-        from detector.synth.compose import compose_frame, covered, flashed
-
         view = self.sc.view_at(self.sc.scene_time(i))
         if view is None:
             return compose_frame(self, i)
@@ -305,6 +303,16 @@ class Renderer:
         return self._elsewhere
 
     def truth(self) -> GroundTruth:
-        from detector.synth.compose import scenario_truth
-
         return scenario_truth(self)
+
+
+def render(scenario: Scenario, frames: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+    """The scenario's frames (BGR uint8), all of them or the given frame indices."""
+    r = Renderer(scenario)
+    for i in range(scenario.n_frames) if frames is None else frames:
+        yield r.frame(int(i))
+
+
+def ground_truth(scenario: Scenario) -> GroundTruth:
+    """What :func:`render` will show, without rendering the frames."""
+    return Renderer(scenario).truth()

@@ -1,10 +1,11 @@
-"""A scripted camera scene: hours of a village edge compressed into seconds of video.
+"""What a scripted camera scene shows: hours of a village edge in scene seconds.
+
+The data only; :mod:`synth.scene` renders it (``render``, ``write_video``, ``ground_truth``).
 
 A :class:`Scenario` says what happens (structures built and demolished, vehicles
 parked, a camera knocked a few pixels, walkers, traffic, clouds, the day/night
 cycle) in *scene seconds* since its start; each video frame advances the scene by
-``seconds_per_frame``. :func:`render` yields the frames, :func:`write_video`
-encodes them (H.264 or HEVC) and returns the :class:`GroundTruth`.
+``seconds_per_frame``.
 
 Replaying a scenario's video with ``speed = scenario.speed`` makes stream time
 equal scene time, so ``confirm_after`` (scene seconds) applies as it is.
@@ -13,32 +14,13 @@ equal scene time, so ``confirm_after`` (scene seconds) applies as it is.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from detector.synth.structures import STRUCTURE_CLASSES
-from detector.synth.truth import GroundTruth, StructureTruth, VehicleTruth
+from synth.structures import STRUCTURE_CLASSES
 
 Box = tuple[float, float, float, float]
 Polygon = tuple[tuple[float, float], ...]
-
-__all__ = [
-    "Build",
-    "CameraShift",
-    "GroundTruth",
-    "Park",
-    "Scenario",
-    "StructureTruth",
-    "VehicleTruth",
-    "ViewChange",
-    "ZoneSpec",
-    "ground_truth",
-    "render",
-    "write_video",
-]
 
 
 def _frac_box(name: str, box: Box) -> None:
@@ -275,26 +257,3 @@ class Scenario:
             "cameras": [self.camera_config(url, camera_id)],
             "detector": {"confirm_after": f"{self.confirm_after:g}s"},
         }
-
-
-def render(scenario: Scenario, frames: Sequence[int] | None = None) -> Iterator[np.ndarray]:
-    """The scenario's frames (BGR uint8), all of them or the given frame indices."""
-    from detector.synth.renderer import Renderer
-
-    r = Renderer(scenario)
-    for i in range(scenario.n_frames) if frames is None else frames:
-        yield r.frame(int(i))
-
-
-def ground_truth(scenario: Scenario) -> GroundTruth:
-    """What :func:`render` will show, without rendering the frames."""
-    from detector.synth.renderer import Renderer
-
-    return Renderer(scenario).truth()
-
-
-def write_video(scenario: Scenario, path: str, **kwargs: Any) -> GroundTruth:
-    """Encode the scenario to ``path``; see :func:`detector.synth.video.write_video`."""
-    from detector.synth.video import write_video as _write
-
-    return _write(scenario, path, **kwargs)

@@ -1,7 +1,7 @@
 """The world a camera looks at: sky, textured ground, a road, buildings, trees, lamps.
 
 Everything is albedo (BGR 0..1) plus an emissive layer for lit windows and lamps,
-so one :class:`World` can be lit at any hour by :func:`detector.synth.light.apply_light`.
+so one :class:`World` can be lit at any hour by :func:`synth.light.apply_light`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.noise import F32
-from detector.synth.pen import cast_shadow
+from synth import noise as nz
+from synth.noise import F32
+from synth.pen import cast_shadow
 
 GRASS = ("#5f7a3a", "#6b8540", "#55703a", "#74894a")
 SOIL = ("#7b6549", "#8a7254", "#6e5a43")

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.light import expose
-from detector.synth.noise import F32
-from detector.synth.truth import GroundTruth, StructureTruth, VehicleTruth, overlap, polygon_mask
+from synth import noise as nz
+from synth.light import expose
+from synth.noise import F32, NOISE_BANK, NOISE_SCALE
+from synth.truth import GroundTruth, StructureTruth, VehicleTruth, overlap, polygon_mask
 
 if TYPE_CHECKING:
-    from detector.synth.renderer import Actor, Renderer
+    from synth.renderer import Actor, Renderer
 
 XYXY = tuple[int, int, int, int]
 
@@ -30,8 +30,7 @@ def _cloud_crop(r: Renderer, t: float) -> F32 | None:
 
 def compose_frame(r: Renderer, i: int) -> np.ndarray:
     """Frame ``i`` of the renderer's scenario as BGR uint8."""
-    from detector.synth.light import apply_ir, apply_light
-    from detector.synth.renderer import NOISE_BANK, NOISE_SCALE
+    from synth.light import apply_ir, apply_light
 
     sc = r.sc
     t = sc.scene_time(i)
@@ -89,7 +88,6 @@ def compose_frame(r: Renderer, i: int) -> np.ndarray:
 
 def covered(r: Renderer, i: int) -> np.ndarray:
     """A covered lens: a dark, nearly featureless picture (a bag, a hand) with sensor noise."""
-    from detector.synth.renderer import NOISE_SCALE
 
     rng = np.random.default_rng([r.frame_seed, i, 2])
     base = np.full((r.h, r.w), float(rng.uniform(12, 30)), np.float32)

@@ -15,20 +15,20 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.actors import actor_sprite
-from detector.synth.background import World, add_building, make_world
-from detector.synth.light import Light, apply_light, expose, light_at
-from detector.synth.noise import F32
-from detector.synth.pen import Sprite
-from detector.synth.structures import ASPECT, STRUCTURE_CLASSES, render_structure
+from synth import noise as nz
+from synth.actors import actor_sprite
+from synth.background import World, add_building, make_world
+from synth.light import Light, apply_light, expose, light_at
+from synth.noise import F32
+from synth.pen import Sprite
+from synth.structures import ASPECT, STRUCTURE_CLASSES, render_structure, wall_sprite
 
 Label = tuple[str, tuple[int, int, int, int]]
 HEIGHT_M = {
     "steel_roof_shed": (2.8, 5.0),
     "building_extension": (3.0, 6.5),
     "scaffolding": (4.0, 10.0),
-    "building_materials": (1.0, 2.5),
+    "building_materials": (1.3, 2.8),  # one pile; sites often have several side by side
     "construction_machinery": (2.4, 3.6),
 }
 
@@ -76,6 +76,7 @@ def sample_image(
             bx = (max(0, bx[0]), max(0, bx[1]), min(w, bx[2]), min(h, bx[3]))
             if (bx[2] - bx[0]) >= 4 and (bx[3] - bx[1]) >= 4:
                 labels.append((cls, bx))
+    _walls(rng, world, albedo, sunlit, zoom, [(b[0], b[1], b[2], b[3]) for _, b in labels])
     _distractors(rng, world, albedo, sunlit, zoom, sun_dx)
     return _finish(rng, world, albedo, sunlit), labels
 
@@ -98,8 +99,9 @@ def _plan(
         None,
     )
     out: list[tuple[str, tuple[float, float, float, float]]] = []
+    placed = 0  # structures planned, not counting piles placed beside a pile
     for _ in range(n * 6):
-        if len(out) >= n:
+        if placed >= n:
             break
         cls = str(rng.choice(list(classes)))
         y2 = float(rng.uniform(probe.horizon + 0.25 * (h - probe.horizon), h * 1.02))
@@ -110,9 +112,42 @@ def _plan(
             continue
         x1 = float(rng.uniform(-0.1 * bw, w - 0.9 * bw))
         box = (x1, y2 - bh, x1 + bw, y2)
-        if box[1] < probe.horizon - 0.2 * bh or any(_iou(box, b) > 0.15 for _, b in out):
+        if box[1] < probe.horizon - 0.2 * bh or any(
+            _iou(box, b) > 0.15 or _inside(box, b) > 0.3 for _, b in out
+        ):
             continue
         out.append((cls, box))
+        placed += 1
+        if cls == "building_materials":
+            out.extend(_neighbour_piles(rng, box, w, out))
+    return out
+
+
+def _neighbour_piles(
+    rng: np.random.Generator,
+    box: tuple[float, float, float, float],
+    w: int,
+    taken: list[tuple[str, tuple[float, float, float, float]]],
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Zero to two more piles beside ``box``, a little apart: one box each."""
+    x1, y1, x2, y2 = box
+    bh = y2 - y1
+    out: list[tuple[str, tuple[float, float, float, float]]] = []
+    side = float(rng.choice((-1.0, 1.0)))
+    edge = x2 if side > 0 else x1
+    for _ in range(int(rng.choice((0, 0, 1, 1, 2)))):
+        nh = bh * rng.uniform(0.7, 1.25)
+        nw = nh * rng.uniform(*ASPECT["building_materials"])
+        gap = bh * rng.uniform(0.15, 0.6)
+        nx1 = edge + gap if side > 0 else edge - gap - nw
+        ny2 = y2 + bh * rng.uniform(-0.1, 0.1)
+        nbox = (nx1, ny2 - nh, nx1 + nw, ny2)
+        if nbox[0] < -0.1 * nw or nbox[2] > w + 0.1 * nw:
+            break
+        if any(_iou(nbox, b) > 0.05 for _, b in [*taken, *out]):
+            break
+        out.append(("building_materials", nbox))
+        edge = nbox[2] if side > 0 else nbox[0]
     return out
 
 
@@ -122,6 +157,14 @@ def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, flo
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / max(1e-6, union)
+
+
+def _inside(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over the smaller box: one structure standing inside another's box."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / max(1e-6, small)
 
 
 def _host(
@@ -166,6 +209,31 @@ def _distractors(
         )
         bw, bh = sp.alpha.shape[1] - 2 * sp.pad, sp.alpha.shape[0] - 2 * sp.pad
         _paste(albedo, sunlit, sp, round(x - bw / 2), round(y - bh))
+
+
+def _walls(
+    rng: np.random.Generator,
+    world: World,
+    albedo: F32,
+    sunlit: F32,
+    zoom: float,
+    keep: Sequence[tuple[float, float, float, float]],
+) -> None:
+    """Sometimes a yard wall (brick or plastered, unlabelled): walls are not structures to
+    name, and a wall of bricks is neither a pile of bricks nor scaffolding."""
+    h, w = world.height, world.width
+    for _ in range(int(rng.choice((0, 0, 1, 1, 2)))):
+        y2 = float(rng.uniform(world.horizon + 0.2 * (h - world.horizon), h))
+        sc = world.scale_at(y2) * zoom
+        bh, bw = sc * rng.uniform(1.0, 2.0), sc * rng.uniform(3.0, 10.0)
+        if bh < 6 or bh > 0.15 * h or bw > 0.6 * w:
+            continue
+        x1 = float(rng.uniform(-0.2 * bw, w - 0.8 * bw))
+        box = (x1, y2 - bh, x1 + bw, y2)
+        if any(_iou(box, k) > 0.0 for k in keep):
+            continue
+        sp = wall_sprite(rng, round(bw), round(bh), sun_dx=float(rng.uniform(-0.8, 0.8)))
+        _paste(albedo, sunlit, sp, round(x1), round(y2 - bh))
 
 
 def _light(rng: np.random.Generator) -> Light:

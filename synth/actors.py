@@ -1,6 +1,6 @@
 """Things that move or come and go: walkers, passing vehicles, parked vehicles, a dog.
 
-Each is drawn as a :class:`~detector.synth.pen.Sprite` (albedo + coverage) sized in
+Each is drawn as a :class:`~synth.pen.Sprite` (albedo + coverage) sized in
 metres with the world's perspective scale, so the scene lights it like the rest.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.synth import noise as nz
-from detector.synth.pen import Col, Pen, Sprite, cast_shadow, tight_bbox
+from synth import noise as nz
+from synth.pen import Col, Pen, Sprite, cast_shadow, tight_bbox
 
 SHIRTS = ("#c0392b", "#2c3e50", "#ecf0f1", "#2980b9", "#f39c12", "#7f8c8d", "#16a085", "#1f1f1f")
 CARS = ("#e8e8e8", "#1b1b1b", "#9ea4aa", "#b0272c", "#27408b", "#d0d3d4", "#4d5656", "#8a6e4b")

@@ -1,6 +1,6 @@
 """The five structure classes, drawn at any build ``progress`` and under any light.
 
-``render_structure`` gives a :class:`~detector.synth.pen.Sprite` (albedo, coverage,
+``render_structure`` gives a :class:`~synth.pen.Sprite` (albedo, coverage,
 cast shadow) that the scene renderer lights together with the rest of the world;
 ``draw_structure`` draws one straight onto an image under a named light, which is
 what the training-image sampler and quick tests use.
@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from detector.synth.light import Light, apply_light, preset
-from detector.synth.pen import Pen, Sprite, cast_shadow, tight_bbox
-from detector.synth.shapes_build import draw_extension, draw_scaffolding, draw_shed
-from detector.synth.shapes_site import draw_machinery, draw_materials
+from synth.light import Light, apply_light, preset
+from synth.pen import Pen, Sprite, cast_shadow, tight_bbox
+from synth.shapes_build import draw_extension, draw_scaffolding, draw_shed
+from synth.shapes_site import draw_machinery, draw_materials, draw_wall
 
 STRUCTURE_CLASSES = (
     "steel_roof_shed",
@@ -40,7 +40,7 @@ ASPECT = {  # typical width / height of each class, for placing boxes
     "steel_roof_shed": (1.3, 2.4),
     "building_extension": (0.9, 1.8),
     "scaffolding": (0.8, 2.0),
-    "building_materials": (1.4, 3.0),
+    "building_materials": (1.1, 2.2),  # one pile
     "construction_machinery": (1.3, 1.8),
 }
 
@@ -78,6 +78,16 @@ def render_structure(
     rgb, alpha = pen.finish()
     base = pad + h - 1.0
     shadow = cast_shadow(alpha, base, sun_dx) if alpha.any() else np.zeros_like(alpha)
+    return Sprite(rgb=rgb, alpha=alpha, shadow=shadow, pad=pad, bbox=tight_bbox(alpha, pad))
+
+
+def wall_sprite(rng: np.random.Generator, w: int, h: int, *, sun_dx: float = 0.6) -> Sprite:
+    """A yard wall ``w`` × ``h``: brick courses or plaster, a coping on top (no class)."""
+    pad = math.ceil(abs(sun_dx) * h * 0.6) + 2
+    pen = Pen(w, h, pad)
+    draw_wall(pen, rng)
+    rgb, alpha = pen.finish()
+    shadow = cast_shadow(alpha, pad + h - 1.0, sun_dx)
     return Sprite(rgb=rgb, alpha=alpha, shadow=shadow, pad=pad, bbox=tight_bbox(alpha, pad))
 
 

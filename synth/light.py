@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.synth.noise import F32
+from synth.noise import F32
 
 LIGHTS = ("day", "dusk", "night", "ir")
 BGR = tuple[float, float, float]
