@@ -10,6 +10,8 @@ import threading
 import sqlalchemy as sa
 
 from api.deps import Services
+from api.notify.channels import build_senders
+from api.notify.sender import deliver_due
 from models import notify, scheduler
 from models.tables import Case, StageRun
 
@@ -22,8 +24,9 @@ def scan_once(services: Services) -> tuple[int, int]:
         overdue = scheduler.scan_overdue(s, now=now)
     with services.session() as s, s.begin():
         missed = scheduler.scan_checkins(s, services.policy, now=now)
-    with services.session() as s, s.begin():  # inbox messages of the events so far
+    with services.session() as s, s.begin():  # inbox and channel messages of the events
         notify.scan(s, notify_policy(services), now=now)
+    deliver(services, now)
     if overdue or missed:
         log.info("scheduler: %d overdue stages, %d missed check-ins recorded", overdue, missed)
     _case_gauges(services, now)
@@ -31,9 +34,24 @@ def scan_once(services: Services) -> tuple[int, int]:
 
 
 def notify_policy(services: Services) -> notify.NotifyPolicy:
-    return notify.NotifyPolicy(
-        public_url=services.settings.public_url, tz=services.policy.calendar.tz
+    """The rules' settings: ``notify:`` (channels, reminders, offline_after) of the site."""
+    return services.settings.notify.policy(
+        services.settings.public_url, services.policy.calendar.tz
     )
+
+
+def deliver(services: Services, now: dt.datetime) -> tuple[int, int]:
+    """Send the channel messages that are due (robots, webhooks, e-mail)."""
+    ns = services.settings.notify
+    if not ns.channels:
+        return 0, 0
+    senders = build_senders(ns.channels, services.clock)
+    tz = services.policy.calendar.tz
+    sent, failed = deliver_due(services.engine, senders, now=now, digests=ns.digests,
+                               hold=lambda row, when: ns.hold(row, when, tz))  # fmt: skip
+    if failed:
+        log.warning("notify: %d messages sent, %d failed (retried later)", sent, failed)
+    return sent, failed
 
 
 def _case_gauges(services: Services, now: dt.datetime) -> None:

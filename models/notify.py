@@ -5,6 +5,9 @@ and the open stage runs, and queues one in-page inbox message per event per reci
 Each message's ``dedupe_key`` is unique and inserted with ``ON CONFLICT DO NOTHING``, so
 scans in several processes at once queue each message exactly once.
 
+The queue itself (inbox and channel messages, quiet hours, digests) is
+:mod:`models.notify_queue`, the words :mod:`models.notify_text`; both are re-exported here.
+
 Rules:
 - a case entering a stage: the users holding the stage's role in the case's unit or an
   ancestor unit (a ``reject`` instead tells the rectifiers, with the reason);
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,13 +29,28 @@ from sqlalchemy.orm import Session
 
 from models.engine import insert_ignoring_conflicts
 from models.enums import STAGE_ROLE, AccountabilityKind, Role, Stage
+from models.notify_queue import (
+    DEFAULT_OFFSETS,
+    INBOX,
+    KINDS,
+    ChannelRule,
+    NotifyPolicy,
+    due_at,
+    inbox,
+    mark_read,
+    prefs_of,
+    queue,
+    queue_channel,
+    set_email,
+    unread_count,
+)
+from models.notify_text import render
 from models.tables import (
     Accountability,
     Camera,
     Case,
     CaseEvent,
     Grant,
-    Notification,
     NotifyCursor,
     StageRun,
     Unit,
@@ -41,48 +58,25 @@ from models.tables import (
 )
 from models.workflow import READ_ROLES
 
-INBOX = "inbox"
-DEFAULT_OFFSETS = (dt.timedelta(hours=24), dt.timedelta(hours=4))
+__all__ = [
+    "DEFAULT_OFFSETS",
+    "INBOX",
+    "KINDS",
+    "ChannelRule",
+    "NotifyPolicy",
+    "due_at",
+    "inbox",
+    "mark_read",
+    "prefs_of",
+    "queue",
+    "queue_channel",
+    "render",
+    "scan",
+    "set_email",
+    "unread_count",
+]
+
 REPLAY_WINDOW = dt.timedelta(minutes=10)  # events committed late behind the cursor
-
-TEXT = {
-    "zh": {
-        "stage": "案件 #{case} 进入「{stage}」：{unit}",
-        "reject": "案件 #{case} 被退回整改：{unit}（{reason}）",
-        "soon": "案件 #{case}「{stage}」将于 {deadline} 到期：{unit}",
-        "missed": "案件 #{case}「{stage}」已超期（期限 {deadline}）：{unit}",
-        "checkin": "{unit} 未在 {deadline} 前完成每日报告（{day}）",
-        "offline": "摄像头 {camera} 离线，最后画面 {deadline}：{unit}",
-    },
-    "en": {
-        "stage": "Case #{case} entered {stage}: {unit}",
-        "reject": "Case #{case} was sent back to rectify: {unit} ({reason})",
-        "soon": "Case #{case} ({stage}) is due {deadline}: {unit}",
-        "missed": "Case #{case} ({stage}) missed its deadline {deadline}: {unit}",
-        "checkin": "{unit} did not check in by {deadline} ({day})",
-        "offline": "Camera {camera} is offline since {deadline}: {unit}",
-    },
-}
-STAGE_NAMES = {
-    "zh": {
-        "report": "发现报告",
-        "determine": "快速认定",
-        "rectify": "拆除整治",
-        "verify": "监督检查",
-    },
-    "en": {s.value: s.value for s in Stage},
-}
-
-
-@dataclass(frozen=True)
-class NotifyPolicy:
-    """Plain settings of the rules (built from the site YAML by the shell)."""
-
-    public_url: str = ""
-    offsets: tuple[dt.timedelta, ...] = DEFAULT_OFFSETS
-    tz: dt.tzinfo = dt.UTC
-    offline_after: dt.timedelta = dt.timedelta(minutes=2)  # without frames or heartbeats
-    stale_after: dt.timedelta = dt.timedelta(seconds=120)  # heartbeats stopped: worker gone
 
 
 def ancestors(path: str) -> list[str]:
@@ -104,67 +98,6 @@ def holders(session: Session, role: Role, unit_path: str) -> list[User]:
     return list(session.scalars(q))
 
 
-def _insert_once(session: Session, values: dict[str, Any]) -> bool:
-    stmt = insert_ignoring_conflicts(
-        session, Notification, values, index_elements=[Notification.dedupe_key]
-    ).returning(Notification.id)
-    return session.execute(stmt).scalar_one_or_none() is not None
-
-
-def _render(lang: str, key: str, facts: dict[str, Any], tz: dt.tzinfo) -> str:
-    lang = lang if lang in TEXT else "zh"
-    shown = dict(facts)
-    shown["stage"] = STAGE_NAMES[lang].get(str(facts.get("stage")), facts.get("stage"))
-    if facts.get("deadline"):
-        local = dt.datetime.fromisoformat(str(facts["deadline"])).astimezone(tz)
-        shown["deadline"] = local.strftime("%Y-%m-%d %H:%M")
-    return TEXT[lang][key].format(**shown)
-
-
-def queue(
-    session: Session,
-    policy: NotifyPolicy,
-    *,
-    event: str,
-    kind: str,
-    users: Sequence[User],
-    facts: dict[str, Any],
-    now: dt.datetime,
-    urgent: bool = False,
-) -> int:
-    """One inbox message per user for ``event``; how many were new."""
-    case_id = facts.get("case")
-    link = f"{policy.public_url}/cases/{case_id}" if case_id is not None else ""
-    made = 0
-    for user in users:
-        text = _render(user.language, kind, facts, policy.tz)
-        made += _insert_once(
-            session,
-            dict(
-                dedupe_key=f"{event}|u{user.id}|{INBOX}",
-                event=event,
-                kind=kind,
-                channel=INBOX,
-                user_id=user.id,
-                address="",
-                case_id=case_id,
-                urgent=urgent,
-                language=user.language,
-                subject=text[:255],
-                body=f"{text}\n{link}" if link else text,
-                link=link,
-                facts=facts,
-                state="sent",
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                created_at=now,
-                sent_at=now,
-            ),
-        )
-    return made
-
-
 def _cursor(session: Session, name: str) -> NotifyCursor:
     row = session.get(NotifyCursor, name, with_for_update=True)
     if row is None:
@@ -175,9 +108,19 @@ def _cursor(session: Session, name: str) -> NotifyCursor:
     return row
 
 
-def _case_facts(session: Session, case: Case, stage: str) -> dict[str, Any]:
+def _case_facts(session: Session, case: Case, stage: str, at: dt.datetime) -> dict[str, Any]:
+    """The case's facts as of entering ``stage`` at ``at``: that stage run's deadline."""
     unit = session.get(Unit, case.unit_id)
-    deadline = case.deadline_at.isoformat() if case.deadline_at else ""
+    run_deadline = session.scalar(
+        sa.select(StageRun.deadline_at)
+        .where(StageRun.case_id == case.id, StageRun.stage == str(stage))
+        .where(StageRun.started_at <= at)
+        .order_by(StageRun.started_at.desc(), StageRun.id.desc())
+        .limit(1)
+    )
+    if run_deadline is None and case.stage == str(stage):
+        run_deadline = case.deadline_at
+    deadline = run_deadline.isoformat() if run_deadline else ""
     return {"case": case.id, "stage": stage, "unit": unit.path if unit else "",
             "deadline": deadline}  # fmt: skip
 
@@ -195,7 +138,7 @@ def scan_events(session: Session, policy: NotifyPolicy, *, now: dt.datetime) -> 
     made = 0
     for ev, case in rows:
         stage = Stage(str(ev.to_stage))
-        facts = _case_facts(session, case, stage)
+        facts = _case_facts(session, case, stage, ev.at)
         if ev.transition == "reject":
             facts["reason"] = ev.reason
             users = holders(session, Role.RECTIFIER, facts["unit"])
@@ -337,52 +280,3 @@ def scan(session: Session, policy: NotifyPolicy, *, now: dt.datetime) -> int:
         + scan_records(session, policy, now=now)
         + scan_cameras(session, policy, now=now)
     )
-
-
-def inbox(session: Session, user_id: int, limit: int = 50) -> tuple[list[Notification], int]:
-    """A user's newest inbox messages and their unread count."""
-    rows = session.scalars(
-        sa.select(Notification)
-        .where(Notification.user_id == user_id, Notification.channel == INBOX)
-        .order_by(Notification.id.desc())
-        .limit(limit)
-    ).all()
-    return list(rows), unread_count(session, user_id)
-
-
-def unread_count(session: Session, user_id: int) -> int:
-    """Unread inbox messages of a user (for the page header)."""
-    n = session.scalar(
-        sa.select(sa.func.count()).where(
-            Notification.user_id == user_id,
-            Notification.channel == INBOX,
-            Notification.read_at.is_(None),
-        )
-    )
-    return int(n or 0)
-
-
-def mark_read(session: Session, user_id: int, notification_id: int, now: dt.datetime) -> bool:
-    """Mark one of the user's messages read; False when it is not theirs (or not there)."""
-    row = session.get(Notification, notification_id)
-    if row is None or row.user_id != user_id or row.channel != INBOX:
-        return False
-    if row.read_at is None:
-        row.read_at = now
-    return True
-
-
-def queue_channel(
-    session: Session, *, event: str, kind: str, channel: str, text: str, now: dt.datetime,
-    user_id: int | None = None, address: str = "", facts: dict[str, Any] | None = None,
-    urgent: bool = False, link: str = "",
-) -> bool:  # fmt: skip
-    """One message for a delivery channel (robot, webhook, e-mail), pending until sent."""
-    who = f"u{user_id}" if user_id is not None else "group"
-    return _insert_once(
-        session,
-        dict(dedupe_key=f"{event}|{who}|{channel}", event=event, kind=kind, channel=channel,
-             user_id=user_id, address=address, case_id=(facts or {}).get("case"), urgent=urgent,
-             language="zh", subject=text[:255], body=text, link=link, facts=facts or {},
-             state="pending", attempts=0, next_attempt_at=now, last_error="", created_at=now),
-    )  # fmt: skip

@@ -5,7 +5,9 @@
 - DingTalk robot: POST ``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``;
   with a signing secret, the URL gets ``timestamp`` (ms) and ``sign`` =
   urlencode(base64(HMAC-SHA256(key=secret, msg=timestamp + "\\n" + secret))).
-- Feishu robot: POST ``{"msg_type": "text", "content": {"text": …}}``; with a signing
+- Feishu robot: POST ``{"msg_type": "text", "content": {"text": …}}`` (or ``"post"``, rich
+  text: ``{"post": {"zh_cn": {"title": …, "content": [[{"tag": "text", …}, {"tag": "a",
+  "text": …, "href": …}]]}}}``); with a signing
   secret, the body gets ``timestamp`` (s) and ``sign`` =
   base64(HMAC-SHA256(key=timestamp + "\\n" + secret, msg=b"")).
 - Generic webhook: the JSON body, signed ``X-Sitewatch-Signature: sha256=<hex>`` (HMAC-SHA256
@@ -55,6 +57,26 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 
 def feishu_payload(text: str, secret: str | None, timestamp_s: int) -> dict[str, Any]:
     body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
+    if secret:
+        body["timestamp"] = str(timestamp_s)
+        body["sign"] = feishu_sign(secret, timestamp_s)
+    return body
+
+
+def feishu_post(
+    title: str, lines: list[tuple[str, str, str]], secret: str | None, timestamp_s: int
+) -> dict[str, Any]:
+    """A rich-text ``post``: one paragraph per ``(text, link label, link)``."""
+    paragraphs = []
+    for text, label, href in lines:
+        para: list[dict[str, str]] = [{"tag": "text", "text": text}]
+        if href:
+            para += [{"tag": "text", "text": " "}, {"tag": "a", "text": label, "href": href}]
+        paragraphs.append(para)
+    body: dict[str, Any] = {
+        "msg_type": "post",
+        "content": {"post": {"zh_cn": {"title": title, "content": paragraphs}}},
+    }
     if secret:
         body["timestamp"] = str(timestamp_s)
         body["sign"] = feishu_sign(secret, timestamp_s)

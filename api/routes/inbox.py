@@ -1,4 +1,5 @@
-"""The signed-in user's in-page inbox: newest messages, the unread count, mark read."""
+"""The signed-in user's in-page inbox (newest messages, the unread count, mark read), their
+e-mail settings, and the admins' list of channel messages that kept failing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Principal, ServicesDep, SessionDep, require
 from api.policy import endpoint
@@ -70,6 +72,28 @@ def failed(
         {**message_view(n), "channel": n.channel, "attempts": n.attempts, "error": n.last_error}
         for n in rows
     ]
+
+
+class NotifyPrefsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(
+        None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="None: remove"
+    )
+    email_enabled: bool = Field(True, description="Send e-mail notifications to the address.")
+
+
+@endpoint(router, "me.notify")
+def set_prefs(
+    body: NotifyPrefsBody,
+    db: SessionDep,
+    principal: Annotated[Principal, Depends(require("me.notify"))],
+) -> dict[str, Any]:
+    user_id = principal.actor.user_id
+    assert user_id is not None
+    with db.begin():
+        notify.set_email(db, user_id, body.email, body.email_enabled)
+        return notify.prefs_of(db, user_id)
 
 
 def unread_for(services: Any, user_id: int) -> int:

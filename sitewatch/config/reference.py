@@ -35,7 +35,7 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def _type_name(annotation: Any, duration: bool) -> str:
     if duration:
-        return "duration"
+        return "list of duration" if get_origin(annotation) is list else "duration"
     origin = get_origin(annotation)
     args = get_args(annotation)
     if origin is typing.Annotated:
@@ -78,6 +78,8 @@ def _default(info: FieldInfo, duration: bool) -> str:
         return "—"
     if isinstance(value, BaseModel):
         return "see below"
+    if duration and isinstance(value, list):
+        return f"`[{', '.join(format_duration(float(v)) for v in value)}]`"
     if duration:
         return f"`{format_duration(float(value))}`"
     if isinstance(value, list) and len(value) > 3:

@@ -42,3 +42,45 @@ def test_failed_messages_show_on_the_admin_route(api: Api) -> None:
     assert "no channel 'gone'" in rows[0]["error"]
     r = api.client.get("/api/v1/notifications/failed", headers=api.auth("operator"))
     assert r.status_code == 403
+
+
+def test_each_user_sets_their_own_email_address(api: Api) -> None:
+    from models import notify
+
+    h = api.auth("determiner")
+    r = api.client.put("/api/v1/me/notify", json={"email": "det@example.org"}, headers=h)
+    assert r.status_code == 200 and r.json() == {"email": "det@example.org", "email_enabled": True}
+    r = api.client.put("/api/v1/me/notify", json={"email": "not an address"}, headers=h)
+    assert r.status_code == 422
+    off = {"email": "det@example.org", "email_enabled": False}
+    assert api.client.put("/api/v1/me/notify", json=off, headers=h).json() == off
+    uid = api.client.get("/api/v1/me", headers=h).json()["id"]
+    other = api.client.get("/api/v1/me", headers=api.auth("operator")).json()["id"]
+    with api.services.session() as s:
+        assert notify.prefs_of(s, uid) == off
+        assert notify.prefs_of(s, other) == {"email": None, "email_enabled": False}
+
+
+def test_the_scheduler_sends_channel_messages_from_the_site_settings(api: Api) -> None:
+    import dataclasses
+    import hashlib
+    import hmac
+
+    from api.notify.channels import ChannelSettings, NotifySettings
+    from tests.notify.receiver import receiver
+
+    with receiver(ok={"ok": True}) as rec:
+        hook = ChannelSettings(name="hook", kind="webhook", url=f"{rec.url}/hook",
+                               secret="k" * 32, events=frozenset({"stage"}))  # fmt: skip
+        api.services.settings = dataclasses.replace(
+            api.services.settings, notify=NotifySettings(channels=(hook,))
+        )
+        cid = new_case(api)
+        scan_once(api.services)
+        scan_once(api.services)  # again: nothing sent twice
+        (req,) = rec.accepted
+    body = req.json
+    assert (body["case"], body["kind"], body["stage"]) == (cid, "stage", "report")
+    assert body["link"] == f"http://testserver/cases/{cid}"
+    sig = "sha256=" + hmac.new(b"k" * 32, req.raw, hashlib.sha256).hexdigest()
+    assert req.headers["X-Sitewatch-Signature"] == sig
