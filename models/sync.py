@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +22,15 @@ class ZoneSpec:
     id: str
     name: str = ""
     unit: str | None = None  # unit path below the district (town/village) or with it
+    # the zone on the map: its closed exterior ring as (lon, lat) corners, when known
+    outline: tuple[tuple[float, float], ...] | None = None
+
+    def outline_geojson(self) -> dict[str, Any] | None:
+        """The outline as a GeoJSON Polygon geometry (what ``zones.outline`` holds)."""
+        if self.outline is None:
+            return None
+        ring = [[float(lon), float(lat)] for lon, lat in self.outline]
+        return {"type": "Polygon", "coordinates": [ring]}
 
 
 @dataclass(frozen=True)
@@ -124,11 +134,14 @@ def _sync_cameras(session: Session, spec: SiteSpec, units: dict[str, Unit]) -> t
             unit = units.get(unit_path(spec.district, zs.unit))
             z = zones.get((cs.id, zs.id))
             uid = unit.id if unit else None
+            outline = zs.outline_geojson()
             if z is None:
-                session.add(Zone(camera_id=cs.id, zone_id=zs.id, name=zs.name, unit_id=uid))
+                session.add(
+                    Zone(camera_id=cs.id, zone_id=zs.id, name=zs.name, unit_id=uid, outline=outline)
+                )
                 n_zone += 1
-            elif (z.name, z.unit_id, z.active) != (zs.name, uid, True):
-                z.name, z.unit_id, z.active = zs.name, uid, True
+            elif (z.name, z.unit_id, z.active, z.outline) != (zs.name, uid, True, outline):
+                z.name, z.unit_id, z.active, z.outline = zs.name, uid, True, outline
                 n_zone += 1
     for cid, cam in cams.items():
         if cid not in seen_cam and cam.active:

@@ -15,10 +15,10 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 def install(app: FastAPI) -> None:
-    from api.pages import cases, field, office, session
+    from api.pages import cases, field, inbox, office, session
     from api.pages.core import PageDenied, denied
 
-    for module in (session, cases, field, office):
+    for module in (session, cases, field, office, inbox):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageDenied, denied)

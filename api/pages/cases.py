@@ -13,8 +13,8 @@ from api.deps import Principal, ServicesDep, SessionDep
 from api.pages.core import allowed, guard, render
 from api.pages.views import (
     camera_choices,
+    case_map,
     detection_frame,
-    nearby_cases,
     review_items,
     unit_choices,
     zone_name,
@@ -104,7 +104,7 @@ def case_page(
         case=detail,
         zone=zone_name(db, case),
         frame=detection_frame(db, case.id),
-        geo=nearby_cases(db, principal, case),
+        geo=case_map(db, principal, case, detail["zone_outline"], services.settings.tiles),
         dossier=allowed(principal, "cases.dossier"),
     )
 

@@ -68,6 +68,8 @@ def language(request: Request) -> str:
 def render(
     request: Request, template: str, principal: Principal | None, http_status: int = 200, **ctx: Any
 ) -> HTMLResponse:
+    from api.pages.inbox import header_unread  # the header's unread count (imports core)
+
     services: Services = request.app.state.services
     lang = language(request)
     gettext = gettext_for(lang)
@@ -89,6 +91,7 @@ def render(
             here=here,
             label=lambda kind, code: labels.label(kind, code, gettext),
             labels=labels,
+            header_unread=header_unread(services, principal),
             **formats(lang, services.policy.calendar.tz),
             **ctx,
         )

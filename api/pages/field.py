@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import Principal, ServicesDep, SessionDep
 from api.pages.core import allowed, guard, render
-from api.pages.views import inspector_villages
+from api.pages.geo import MAX_ZOOM, ring_centre
+from api.pages.views import inspector_villages, village_zones
 from api.policy import endpoint
 from models import checkins
 
@@ -27,7 +28,19 @@ def report_page(
     villages = inspector_villages(db, principal)
     day = services.policy.calendar.local_day(services.clock())
     today = {r.unit: r for r in checkins.day_table(db, day) if r.unit in villages}
-    return render(request, "report.html", principal, villages=villages, today=today, day=day)
+    tiles = services.settings.tiles
+    zones = village_zones(db, villages)
+    rings = [f["geometry"]["coordinates"][0] for f in zones["features"]]
+    pick = {
+        "tiles": tiles.url if tiles else None,
+        "attribution": tiles.attribution if tiles else "",
+        "max_zoom": tiles.max_zoom if tiles else MAX_ZOOM + 2,
+        "zones": zones,
+        "centre": ring_centre([p for r in rings for p in r]) if rings else None,
+    }
+    return render(
+        request, "report.html", principal, villages=villages, today=today, day=day, pick=pick
+    )
 
 
 @endpoint(router, "pages.checkins", response_class=HTMLResponse)

@@ -3,13 +3,14 @@ the frame a detection box refers to). Visibility always goes through the caller'
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.deps import Principal
+from api.pages.geo import MAX_ZOOM, fit, ring_centre
+from api.settings import TileLayer
 from models.access import visible_unit_ids
 from models.enums import Role
 from models.tables import Camera, Case, Detection, Evidence, Unit, Zone
@@ -89,6 +90,25 @@ def inspector_villages(db: Session, principal: Principal) -> list[str]:
     return [p for p in rows if principal.actor.has(Role.INSPECTOR, p)]
 
 
+def village_zones(db: Session, villages: list[str]) -> dict[str, Any]:
+    """The outlines of the active zones of these villages, as a GeoJSON FeatureCollection."""
+    rows = db.execute(
+        sa.select(Zone.camera_id, Zone.zone_id, Zone.name, Zone.outline)
+        .join(Unit, Unit.id == Zone.unit_id)
+        .where(Unit.path.in_(villages), Zone.active.is_(True), Zone.outline.is_not(None))
+        .order_by(Zone.camera_id, Zone.zone_id)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "geometry": outline,
+            "properties": {"kind": "zone", "camera": cam, "id": zid, "name": name},
+        }
+        for cam, zid, name, outline in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def latest_snapshots(db: Session, principal: Principal) -> dict[str, int]:
     """Each camera's newest snapshot evidence (its id) among the cases the caller may see."""
     q = (
@@ -107,29 +127,67 @@ NEARBY_DEG = 0.01  # about 1 km around the case
 NEARBY_LIMIT = 50
 
 
-def nearby_cases(db: Session, principal: Principal, case: Case) -> dict[str, Any]:
-    """The case and other visible cases within ~1 km as GeoJSON, each with its position on
-    a 200×120 SVG (metres, equirectangular around the case: fine at this scale)."""
-    if case.lon is None or case.lat is None:
-        return {"type": "FeatureCollection", "features": []}
+def _nearby(db: Session, principal: Principal, case: Case, lon: float, lat: float) -> list[Case]:
     q = sa.select(Case).where(
-        Case.lon.is_not(None), Case.lat.is_not(None),
-        Case.lon.between(case.lon - NEARBY_DEG, case.lon + NEARBY_DEG),
-        Case.lat.between(case.lat - NEARBY_DEG, case.lat + NEARBY_DEG),
-    )  # fmt: skip
+        Case.lon.is_not(None),
+        Case.lat.is_not(None),
+        Case.lon.between(lon - NEARBY_DEG, lon + NEARBY_DEG),
+        Case.lat.between(lat - NEARBY_DEG, lat + NEARBY_DEG),
+        Case.id != case.id,
+    )
     visible = visible_unit_ids(principal.actor)
     if visible is not None:
         q = q.where(Case.unit_id.in_(visible))
-    rows = [c for c in db.scalars(q.order_by(Case.id).limit(NEARBY_LIMIT)) if c.id != case.id]
-    kx = 111_320.0 * math.cos(math.radians(case.lat))
-    scale = 60.0 / (NEARBY_DEG * 110_540.0)  # svg units per metre: 1 km ≈ 60 units
-    features = []
-    for c in [case, *rows]:
-        assert c.lon is not None and c.lat is not None
-        x = 100 + (c.lon - case.lon) * kx * scale
-        y = 60 - (c.lat - case.lat) * 110_540.0 * scale
-        features.append({"type": "Feature", "id": c.id,
-                         "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
-                         "properties": {"stage": c.stage, "this": c.id == case.id,
-                                        "x": round(x, 2), "y": round(y, 2)}})  # fmt: skip
-    return {"type": "FeatureCollection", "features": features, "metres_per_unit": 1 / scale}
+    return list(db.scalars(q.order_by(Case.id).limit(NEARBY_LIMIT)))
+
+
+def _ll(c: Case) -> tuple[float, float]:
+    assert c.lon is not None and c.lat is not None
+    return c.lon, c.lat
+
+
+def _point(c: Case, this: bool) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": c.id,
+        "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+        "properties": {"kind": "case", "stage": c.stage, "this": this},
+    }
+
+
+def case_map(
+    db: Session,
+    principal: Principal,
+    case: Case,
+    zone: dict[str, Any] | None,
+    tiles: TileLayer | None = None,
+) -> dict[str, Any] | None:
+    """The case's map: its point (with the accuracy circle), its zone's outline, the other
+    cases the caller may see within ~1 km, as GeoJSON and in the SVG's units; the tiles
+    under them when the site names a tile server. None with neither a point nor an outline."""
+    ring = zone["geometry"]["coordinates"][0] if zone else None
+    if case.lon is not None and case.lat is not None:
+        centre = (case.lon, case.lat)
+    elif ring:
+        centre = ring_centre(ring)
+    else:
+        return None
+    others = _nearby(db, principal, case, *centre)
+    spots = [_ll(c) for c in others] + list(ring or [])
+    view = fit(centre, spots, tiles.max_zoom if tiles else MAX_ZOOM)
+    features = [_point(case, True)] if case.lon is not None else []
+    features += [_point(c, False) for c in others] + ([zone] if zone else [])
+    out: dict[str, Any] = {
+        "geojson": {"type": "FeatureCollection", "features": features},
+        "view": view,
+        "point": view.xy(*centre) if case.lon is not None else None,
+        "others": [{"id": c.id, "stage": c.stage, "xy": view.xy(*_ll(c))} for c in others],
+        "zone": " ".join(f"{x},{y}" for x, y in (view.xy(p[0], p[1]) for p in ring or [])),
+        "zone_name": zone["properties"]["name"] if zone else "",
+        "scale": view.scale_bar(),
+        "tiles": view.tiles(tiles.url) if tiles else [],
+        "attribution": tiles.attribution if tiles else "",
+    }
+    if case.accuracy_m and case.lon is not None:
+        out["accuracy_r"] = round(min(max(case.accuracy_m / view.metres_per_unit, 4.0), 110.0), 2)
+    return out

@@ -91,6 +91,7 @@
         document.getElementById("lat").value = p.coords.latitude.toFixed(6);
         document.getElementById("lon").value = p.coords.longitude.toFixed(6);
         document.getElementById("accuracy").value = Math.round(p.coords.accuracy);
+        document.getElementById("lon").dispatchEvent(new Event("change"));  // the map follows
         status.textContent = status.dataset.done || status.textContent;
         report.dataset.located = "1";
       }, (e) => { status.textContent = e.message; }, { enableHighAccuracy: true, timeout: 15000 });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,3 +86,6 @@ class Zone(Base):
     name: Mapped[str] = mapped_column(sa.String(128), default="")
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # GeoJSON Polygon geometry in longitude/latitude (WGS84), from the camera's ground
+    # mapping; None when the site YAML gives the camera no ground: section
+    outline: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))

@@ -99,6 +99,7 @@ class Problems:
 
     console: list[str] = field(default_factory=list)
     axe: list[str] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)
 
     def watch(self, page: Any, allow: str = "") -> None:
         """Record ``page``'s console errors (but those containing ``allow``, when given)."""

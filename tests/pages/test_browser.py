@@ -5,13 +5,19 @@ language switch; the charts; no console errors; axe-core on every page; screensh
 from __future__ import annotations
 
 import io
+import math
+import re
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
+from api.pages.geo import TILE, WIDTH, world_px
+from api.settings import TileLayer
 from tests.models.conftest import detection
 from tests.pages.browser import (
     ARGS,
@@ -26,6 +32,7 @@ from tests.pages.browser import (
     sign_in,
 )
 from tests.pages.conftest import PASSWORD, Api, jpeg
+from tests.pages.mapsite import tile_server, with_outlines
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +98,14 @@ def page_for(browser: Any, problems: Problems, **kw: Any) -> Any:
     page = context.new_page()
     problems.watch(page)
     return page
+
+
+def moved(start: tuple[float, float], zoom: int, dx: float, dy: float) -> tuple[float, float]:
+    """(lon, lat) ``dx``, ``dy`` tile pixels away from ``start`` (inverse Web Mercator)."""
+    x, y = world_px(start[0], start[1], zoom)
+    n = TILE * 2**zoom
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + dy) / n))))
+    return (x + dx) / n * 360 - 180, lat
 
 
 def submit(page: Any, transition: str) -> None:
@@ -194,7 +209,34 @@ def test_field_report_with_a_photo_and_a_position_on_a_phone(
     page.click("#locate")
     page.wait_for_function("() => document.querySelector('#lat').value !== ''")
     assert float(page.input_value("#lon")) == pytest.approx(119.2051, abs=1e-5)
-    page.fill("#lat", "26.03425")  # corrected by hand
+    # the map follows the position; a tap on it moves the position, and so does a drag
+    page.wait_for_selector("#pick-marker")
+    page.locator("#pick-map svg").scroll_into_view_if_needed()
+    box = page.locator("#pick-map svg").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    zoom = int(page.get_attribute("#pick-map", "data-zoom") or 0)
+    start = (float(page.input_value("#lon")), float(page.input_value("#lat")))
+    k = WIDTH / box["width"]  # SVG units (tile pixels) per CSS pixel
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.touchscreen.tap(cx + 60, cy - 40)
+    tapped = moved(start, zoom, 60 * k, -40 * k)
+    assert float(page.input_value("#lon")) == pytest.approx(tapped[0], abs=2e-6 * 2 ** (17 - zoom))
+    assert float(page.input_value("#lat")) == pytest.approx(tapped[1], abs=2e-6 * 2 ** (17 - zoom))
+    marker = page.locator("#pick-marker").bounding_box()
+    mx, my = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
+    assert (mx, my) == (pytest.approx(cx + 60, abs=1.5), pytest.approx(cy - 40, abs=1.5))
+    page.mouse.move(mx, my)
+    page.mouse.down()
+    page.mouse.move(mx - 20, my + 30, steps=5)
+    page.mouse.up()
+    dragged = moved(start, zoom, 40 * k, -10 * k)
+    assert float(page.input_value("#lon")) == pytest.approx(dragged[0], abs=2e-6 * 2 ** (17 - zoom))
+    assert float(page.input_value("#lat")) == pytest.approx(dragged[1], abs=2e-6 * 2 ** (17 - zoom))
+    page.fill("#lat", "26.03425")  # corrected by hand: the marker follows
+    page.wait_for_function(
+        "() => Math.abs(document.querySelector('#pick-marker').getAttribute('cy') - 120) < 0.01"
+    )
+    lon_on_map = float(page.input_value("#lon"))
     page.set_input_files(
         "#photos",
         files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": jpeg(5, (320, 240))}],
@@ -205,7 +247,7 @@ def test_field_report_with_a_photo_and_a_position_on_a_phone(
     cid = int(page.url.rsplit("/", 1)[1])
     case = case_of(api, cid)
     assert case["source"] == "manual" and case["unit"] == "闽侯县/南屿镇/旗山村"
-    assert case["lat"] == pytest.approx(26.03425) and case["lon"] == pytest.approx(119.2051)
+    assert case["lat"] == pytest.approx(26.03425) and case["lon"] == pytest.approx(lon_on_map)
     assert case["accuracy_m"] == pytest.approx(8) and case["description"] == "田里新建砖房"
     assert any(e["kind"] == "photo" for e in case["evidence"])
     page.goto(f"{site}/report")
@@ -240,3 +282,36 @@ def test_language_switch_changes_the_text_and_stays_and_the_charts_draw(
     page.click("a.lang[lang=zh-CN]")
     page.wait_for_selector("h1:text-is('统计')")
     assert problems.console == []
+
+
+def test_case_map_draws_the_zone_and_asks_a_tile_server_only_when_one_is_named(
+    api: Api, browser: Any, site: str, tmp_path: Path
+) -> None:
+    with_outlines(api, tmp_path)
+    cid = ingest(api, 1, (280, 200, 360, 260))
+    problems = Problems()
+    page = page_for(browser, problems, viewport=PHONE)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    sign_in(page, site, "leader", PASSWORD, f"/cases/{cid}")
+    zone = page.locator("#case-map polygon.zone-outline").bounding_box()
+    point = page.locator("#case-map circle.point").bounding_box()
+    assert zone["width"] > 50 and zone["height"] > 20
+    assert zone["x"] < point["x"] and point["x"] + point["width"] < zone["x"] + zone["width"]
+    assert [u for u in asked if not u.startswith(site)] == []  # offline: nothing elsewhere
+    with tile_server() as (tiles, seen):
+        layer = TileLayer(tiles + "/{z}/{x}/{y}.png", "© test tiles")
+        api.services.settings = replace(api.services.settings, tiles=layer)
+        page.goto(f"{site}/cases/{cid}", wait_until="load")
+        hrefs = page.eval_on_selector_all(
+            "#case-map .tiles image", "(els) => els.map((e) => e.getAttribute('href'))"
+        )
+        deadline = time.monotonic() + 10
+        while len(set(seen)) < len(hrefs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hrefs and {tiles + p for p in seen} == set(hrefs)
+        zoom = int(page.get_attribute("#case-map", "data-zoom") or 0)
+        assert all(re.fullmatch(rf"/{zoom}/\d+/\d+\.png", p) for p in seen)
+        assert "© test tiles" in page.inner_text("figure.map figcaption")
+        axe_check(page, problems, "case map with tiles")
+    assert problems.console == [] and problems.axe == []

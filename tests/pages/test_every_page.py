@@ -5,6 +5,7 @@ efficiency office resolves a record through its page."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.pages.browser import (
     serve,
 )
 from tests.pages.conftest import PASSWORD, Api, jpeg
+from tests.pages.mapsite import with_outlines
 from tests.pages.test_browser import ingest
 
 pytestmark = pytest.mark.slow
@@ -102,6 +104,35 @@ def seed(api: Api) -> dict[str, int]:
     return {"waiting": waiting, "late": late, "done": done, "manual": manual}
 
 
+NARROW = {"width": 360, "height": 740}
+# what must stay on screen: the page's heading and every control outside a box that
+# scrolls on its own (tables, the board)
+CONTROLS = """() => {
+  const w = window.innerWidth, out = [];
+  const name = (el) => el.id || el.tagName.toLowerCase() + "." + el.className;
+  const wide = document.scrollingElement.scrollWidth;
+  if (wide > w + 1) {
+    const over = [...document.querySelectorAll("body *")].filter(
+      (el) => el.getBoundingClientRect().right > w + 1 && !el.closest(".table-wrap, .board"));
+    out.push("scrolls sideways: " + wide + " (" + over.slice(0, 3).map(name).join(", ") + ")");
+  }
+  const sel = ["main h1", "main button", "main a.button", "main input", "main select",
+               "main textarea", "header.top a:not(.skip)", "header.top button"].join(", ");
+  for (const el of document.querySelectorAll(sel)) {
+    if (el.closest(".table-wrap, .board, [hidden]") || el.type === "hidden") continue;
+    const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+    if (st.visibility === "hidden" || st.display === "none") continue;
+    if (r.width < 1 || r.height < 1 || r.left < -1 || r.right > w + 1)
+      out.push(name(el) + " at " + Math.round(r.left) + ".." + Math.round(r.right));
+  }
+  return out;
+}"""
+
+
+def layout_problems(page: Any, where: str) -> list[str]:
+    return [f"{where}: {p}" for p in page.evaluate(CONTROLS)]
+
+
 def pages(ids: dict[str, int]) -> list[tuple[str, str | None, str]]:
     return [
         ("login", None, "/login"),
@@ -131,7 +162,10 @@ def _context(browser: Any, site: str, who: str | None, lang: str) -> Any:
     return context
 
 
-def test_every_page_in_both_languages_and_on_a_phone(api: Api, browser: Any) -> None:
+def test_every_page_in_both_languages_and_on_a_phone(
+    api: Api, browser: Any, tmp_path: Path
+) -> None:
+    with_outlines(api, tmp_path)  # camera cases get a position and their zone's outline
     ids = seed(api)
     problems = Problems()
     shots = []
@@ -155,10 +189,12 @@ def test_every_page_in_both_languages_and_on_a_phone(api: Api, browser: Any) -> 
                     )
                 axe_check(page, problems, f"{name} {lang}")
                 shots.append(screenshot(page, f"{name}-{lang}-desktop"))
-                page.set_viewport_size(PHONE)
-                wide = page.evaluate("() => document.documentElement.scrollWidth")
-                assert wide <= PHONE["width"] + 1 or name in ("list", "stats"), (name, wide)
-                shots.append(screenshot(page, f"{name}-{lang}-phone"))
+                for size, tag in ((PHONE, "phone"), (NARROW, "360")):
+                    page.set_viewport_size(size)
+                    problems.layout += layout_problems(page, f"{name} {lang} {tag}")
+                    if size is PHONE:
+                        axe_check(page, problems, f"{name} {lang} phone")
+                    shots.append(screenshot(page, f"{name}-{lang}-{tag}"))
                 page.close()
             for c in contexts.values():
                 c.close()
@@ -170,10 +206,10 @@ def test_every_page_in_both_languages_and_on_a_phone(api: Api, browser: Any) -> 
         form.locator("textarea").fill("已约谈镇认定人员")
         form.locator("button[type=submit]").click()
         office.wait_for_selector("text=已约谈镇认定人员")
-    assert all(p.stat().st_size > 5000 for p in shots) and len(shots) == 4 * len(pages(ids))
+    assert all(p.stat().st_size > 5000 for p in shots) and len(shots) == 6 * len(pages(ids))
     records = api.client.get(
         "/api/v1/accountability?status=interviewed", headers=api.auth("office")
     ).json()
     assert [r["comment"] for r in records] == ["已约谈镇认定人员"]
     assert problems.console == [], problems.console
-    assert problems.axe == [], "\n".join(problems.axe)
+    assert problems.axe + problems.layout == [], "\n".join(problems.axe + problems.layout)
