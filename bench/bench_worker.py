@@ -11,7 +11,10 @@ whose CPU is not counted) and measures, one after the other in the same run:
   ``cv2.VideoCapture`` (what a naive per-frame pipeline pays before any analysis).
 
 Each runs as its own process; its CPU time (utime + stime from /proc) over ``--seconds``
-after a warm-up, and its resident memory at the end, are divided by K.
+after a warm-up, and its resident memory at the end, are divided by K; the worker is also
+run with one camera (same timing) for the marginal cost of each added camera.
+Measure past the detector's warm-up (``warmup_samples`` × ``--interval``, 100 s by
+default), whose buffers are freed when it ends.
 
     .venv/bin/python bench/bench_worker.py --cameras 8 --seconds 60
 """
@@ -116,7 +119,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cameras", type=int, default=8, help="K simulated cameras (8)")
     ap.add_argument("--seconds", type=float, default=60.0, help="measured time per mode (60)")
-    ap.add_argument("--warmup", type=float, default=45.0, help="seconds before measuring (45)")
+    ap.add_argument("--warmup", type=float, default=60.0, help="seconds before measuring (60)")
     ap.add_argument("--interval", type=float, default=10.0, help="sample interval, s (10)")
     args = ap.parse_args()
     env = {**os.environ, "OPENCV_FFMPEG_CAPTURE_OPTIONS": "rtsp_transport;tcp"}
@@ -136,10 +139,10 @@ def main() -> None:
                 env,
             )
             one = _site(folder / "one", sim.urls[:1], args.interval)
-            single = _measure(
+            single = _measure(  # the same timing, so the slope compares like with like
                 [exe, "worker", "--config", str(one), "--events-out", str(folder / "e1.jsonl")],
                 args.warmup,
-                5.0,
+                args.seconds,
                 env,
             )
             base = _measure([sys.executable, "-c", BASELINE, *sim.urls], 10.0, args.seconds, env)
@@ -161,10 +164,11 @@ def main() -> None:
             f"{rss / k / 2**20:>15.1f}{rss / 2**20:>9.0f}"
         )
     if k > 1:
-        marginal = (worker[1] - single[1]) / (k - 1) / 2**20
+        mem = (worker[1] - single[1]) / (k - 1) / 2**20
+        cpu = 100 * (worker[0] - single[0]) / (k - 1)
         print(
-            f"worker memory: {single[1] / 2**20:.0f} MB with one camera (models, runtime), "
-            f"then {marginal:.1f} MB per added camera"
+            f"worker: {single[1] / 2**20:.0f} MB and {100 * single[0]:.2f} % of a core with one "
+            f"camera (runtime, models), then {mem:.1f} MB and {cpu:.2f} % per added camera"
         )
     print("targets: worker ≤ 1 % of a core per camera (≥ 100 cameras per core), ≤ 40 MB per camera")
 

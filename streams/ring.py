@@ -31,7 +31,7 @@ class StreamTemplate:
         self.height: int = stream.codec_context.height
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RingPacket:
     """One compressed video packet with its times in seconds of stream time."""
 
@@ -48,6 +48,8 @@ class PacketRing:
 
     The oldest packet is always a keyframe, so any clip cut from the ring decodes from its
     first frame. ``max_bytes`` bounds memory when a camera sends no keyframes at all.
+    :meth:`hold` keeps more for a clip on its way (an event seen now, its clip cut a few
+    seconds later), so ``seconds`` need only cover the part of a clip before its event.
     """
 
     def __init__(self, seconds: float, *, max_bytes: int = 64 * 1024 * 1024) -> None:
@@ -58,6 +60,7 @@ class PacketRing:
         self.seconds = float(seconds)
         self.max_bytes = int(max_bytes)
         self._gops: deque[list[RingPacket]] = deque()
+        self._holds: list[tuple[float, float]] = []  # (keep from pts, until newest pts)
         self._bytes = 0
         self._lock = threading.Lock()
         self.dropped = 0
@@ -79,8 +82,21 @@ class PacketRing:
             self._bytes += len(packet.data)
             self._trim(packet.pts)
 
+    def hold(self, start_pts: float, until_pts: float) -> None:
+        """Keep the packets from ``start_pts`` on (from the keyframe at or before it) until
+        a packet at ``until_pts`` or later arrives, however long ``seconds`` is;
+        ``max_bytes`` still bounds the ring."""
+        if not until_pts >= start_pts:
+            raise ValueError(f"until_pts must be >= start_pts ({start_pts!r}), got {until_pts!r}")
+        with self._lock:
+            self._holds.append((float(start_pts), float(until_pts)))
+
     def _trim(self, newest: float) -> None:
-        while len(self._gops) >= 2 and self._gops[1][0].pts <= newest - self.seconds:
+        keep = newest - self.seconds
+        if self._holds:
+            self._holds = [h for h in self._holds if h[1] > newest]
+            keep = min([keep] + [start for start, _ in self._holds])
+        while len(self._gops) >= 2 and self._gops[1][0].pts <= keep:
             self._drop_oldest()
         while self._bytes > self.max_bytes and self._gops:
             self._drop_oldest()
@@ -94,6 +110,7 @@ class PacketRing:
     def clear(self) -> None:
         with self._lock:
             self._gops.clear()
+            self._holds.clear()
             self._bytes = 0
 
     def snapshot(self) -> list[RingPacket]:

@@ -27,10 +27,22 @@ class StatusTracker:
         self._lock = threading.Lock()
         self._s = StreamStatus(state=StreamState.RECONNECTING, since=clock.now())
         self._ever_online = False
+        # counted apart from ``_s`` while online: no new snapshot object for every packet
+        self._packets = 0
+        self._last_packet_at: float | None = None
+
+    def _current(self) -> StreamStatus:
+        """``_s`` with the packet counters (the lock held)."""
+        s = self._s
+        if s.packets != self._packets or s.last_packet_at != self._last_packet_at:
+            s = self._s = dataclasses.replace(
+                s, packets=self._packets, last_packet_at=self._last_packet_at
+            )
+        return s
 
     def snapshot(self) -> StreamStatus:
         with self._lock:
-            s = self._s
+            s = self._current()
         now = self._clock.now()
         if s.state is StreamState.ONLINE and self._stale_after is not None:
             last = s.last_packet_at if s.last_packet_at is not None else s.since
@@ -50,13 +62,17 @@ class StatusTracker:
 
     def _update(self, **changes: object) -> None:
         with self._lock:
-            self._s = dataclasses.replace(self._s, **changes)  # type: ignore[arg-type]
+            self._s = dataclasses.replace(self._current(), **changes)  # type: ignore[arg-type]
 
     def packet(self, *, corrupt: bool = False) -> None:
         now = self._clock.now()
         with self._lock:
-            s = self._s
-            changes: dict[str, object] = {"packets": s.packets + 1, "last_packet_at": now}
+            self._packets += 1
+            self._last_packet_at = now
+            if not corrupt and self._s.state is StreamState.ONLINE:
+                return  # the common case: counted, no new snapshot
+            s = self._current()
+            changes: dict[str, object] = {}
             if corrupt:
                 changes["corrupt"] = s.corrupt + 1
             if s.state is not StreamState.ONLINE:
@@ -68,17 +84,19 @@ class StatusTracker:
 
     def frame(self) -> None:
         with self._lock:
-            self._s = dataclasses.replace(self._s, frames=self._s.frames + 1)
+            s = self._current()
+            self._s = dataclasses.replace(s, frames=s.frames + 1)
 
     def corrupt(self, reason: str) -> None:
         with self._lock:
-            self._s = dataclasses.replace(self._s, corrupt=self._s.corrupt + 1, last_error=reason)
+            s = self._current()
+            self._s = dataclasses.replace(s, corrupt=s.corrupt + 1, last_error=reason)
 
     def lost(self, reason: str) -> None:
         """The connection ended; reconnecting starts now (unless already reconnecting)."""
         now = self._clock.now()
         with self._lock:
-            s = self._s
+            s = self._current()
             if s.state is StreamState.ONLINE:
                 if self._stale_after is not None and s.last_packet_at is not None:
                     now = min(now, s.last_packet_at + self._stale_after)
@@ -95,7 +113,7 @@ class StatusTracker:
     def failed(self, reason: str) -> None:
         """A connection attempt failed."""
         with self._lock:
-            s = self._s
+            s = self._current()
             self._s = dataclasses.replace(
                 s, failed_attempts=s.failed_attempts + 1, last_error=reason
             )

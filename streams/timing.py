@@ -21,6 +21,7 @@ class PacketTimer:
 
     def __init__(self) -> None:
         self._tb = Fraction(1, 90000)
+        self._tbf = 1 / 90000  # the time base as a float: Fraction arithmetic per packet is slow
         self._step = 0.04
         self._offset = 0.0
         self._base: int | None = None
@@ -35,6 +36,7 @@ class PacketTimer:
                 gap = max(step, now - self._last_wall)
             self._offset = self._last_pts + gap
         self._tb = time_base
+        self._tbf = float(time_base)
         self._step = step
         self._base = None
         self._untimed = 0
@@ -52,10 +54,11 @@ class PacketTimer:
             return pts, pts
         if self._base is None:
             self._base = ticks - round(self._untimed * self._step / self._tb)
-        pts = self._offset + float((ticks - self._base) * self._tb)
+        pts = self._offset + (ticks - self._base) * self._tbf
         dts = pts
-        if packet.dts is not None:
-            dts = self._offset + float((packet.dts - self._base) * self._tb)
+        packet_dts = packet.dts
+        if packet_dts is not None:
+            dts = self._offset + (packet_dts - self._base) * self._tbf
         self._last_pts = pts if self._last_pts is None else max(self._last_pts, pts)
         return pts, dts
 

@@ -58,6 +58,12 @@ class WorkerMetrics:
         )
         self.samples = Counter("sitewatch_camera_samples", "Frames sampled", cam, registry=r)
         self.analysed = Counter("sitewatch_camera_analysed", "Frames analysed", cam, registry=r)
+        self.warmup = Counter(
+            "sitewatch_camera_warmup_samples",
+            "Frames that went into learning a reference (a new camera or light mode)",
+            cam,
+            registry=r,
+        )
         self.decode = Counter(
             "sitewatch_camera_decode_seconds",
             "CPU seconds spent reading and decoding the stream",

@@ -28,6 +28,7 @@ from sitewatch.config import SiteConfig
 from sitewatch.worker.camera import CameraRunner, evidence_folder
 from sitewatch.worker.delivery import TIMEOUT, ApiSender, DeliveryLoop, HeartbeatLoop, Sender
 from sitewatch.worker.executor import InferenceExecutor
+from sitewatch.worker.memory import tune_malloc
 from sitewatch.worker.metrics import WorkerMetrics
 from sitewatch.worker.outbox import Outbox
 from sitewatch.worker.webhooks import WebhookSender, read_secret
@@ -92,6 +93,7 @@ class Worker:
         speed: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        tune_malloc()  # before any camera or analysis thread makes an arena of its own
         self.site = site
         self.config = site.worker
         self.clock = clock

@@ -39,8 +39,8 @@ def _scene(folder: Path) -> tuple[Path, Any]:
         from synth.scene import write_video
         from synth.suite import get_scenario
     except ImportError:  # before the scene generator moved out of detector/
-        from detector.synth.scene import write_video  # type: ignore[no-redef]
-        from detector.synth.suite import get_scenario  # type: ignore[no-redef]
+        from synth.scene import write_video  # type: ignore[no-redef]
+        from synth.suite import get_scenario  # type: ignore[no-redef]
     scenario = get_scenario("demolished")
     video = folder / "demolished.mp4"
     write_video(scenario, str(video))

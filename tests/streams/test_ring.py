@@ -112,3 +112,19 @@ def test_ring_rejects_bad_arguments() -> None:
         PacketRing(0)
     with pytest.raises(ValueError, match="max_bytes must be >= 1024, got 10"):
         PacketRing(5, max_bytes=10)
+
+
+def test_a_hold_keeps_a_clip_on_its_way_then_lets_go(h264_video: Path) -> None:
+    packets = _packets(h264_video)  # 4 s, a keyframe every second
+    ring = PacketRing(1.0)
+    held = False
+    for p in packets:
+        if not held and p.pts >= 1.5:
+            ring.hold(1.2, 3.5)  # an event at 1.5 s: its clip starts at 1.2 s, cut at 3.5 s
+            held = True
+        ring.push(p)
+        if held and p.pts < 3.5 - 1e-6:
+            assert ring.span()[0] <= 1.2  # type: ignore[index]
+    assert ring.span()[0] == pytest.approx(2.0)  # type: ignore[index]  # let go: 1 s again
+    with pytest.raises(ValueError, match="until_pts"):
+        ring.hold(2.0, 1.0)

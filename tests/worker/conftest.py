@@ -25,9 +25,9 @@ import yaml
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from detector.synth.scene import write_video
-from detector.synth.suite import get_scenario
 from streams.simulator import Simulator, free_port, unavailable_reason
+from synth.scene import write_video
+from synth.suite import get_scenario
 
 API_KEY = "test-worker-key-0123456789"
 

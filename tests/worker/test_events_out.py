@@ -47,9 +47,13 @@ def test_webhook_is_signed_and_retried(tmp_path: Path, fake_api: FakeApi) -> Non
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     payload = {"id": "00000000000000aa", "event": "confirmed", "zone": "yard", "camera": "cam1"}
     outbox.record(
-        ["webhook:0"], key=payload["id"], camera="cam1", payload=payload, folder=None,
+        ["webhook:0"],
+        key=payload["id"],
+        camera="cam1",
+        payload=payload,
+        folder=None,
         now=time.time(),
-    )  # fmt: skip
+    )
     fake_api.fail_next = 2
     fake_api.start()
     stop = threading.Event()

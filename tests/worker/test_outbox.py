@@ -47,9 +47,14 @@ def record(outbox: Outbox, event: dict, *, now: float | None = None, wait: float
     t = time.time() if now is None else now
     p = event["payload"]
     return outbox.record(
-        ["api"], key=p["id"], camera="cam1", payload=p, folder=event["folder"], now=t,
+        ["api"],
+        key=p["id"],
+        camera="cam1",
+        payload=p,
+        folder=event["folder"],
+        now=t,
         not_before=t + wait,
-    )  # fmt: skip
+    )
 
 
 class Running:
@@ -283,8 +288,11 @@ def test_kill_9_between_recording_and_delivery_loses_nothing(
     path, evidence = tmp_path / "outbox.sqlite3", tmp_path / "ev"
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_WORKER, str(path), str(evidence), fake_api.url],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "recorded"
     time.sleep(0.5)  # it is retrying against an API that is not there
