@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import pages
 from api.deps import Services
 from api.evidence_store import EvidenceStore
-from api.logs import AccessLog
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.ops import engine_check, ops_router
 from api.routes import auth, cases, detections, evidence, exports, field, inbox, office
@@ -149,8 +148,8 @@ def create_app(
         app.include_router(module.router)
     pages.install(app)  # the web pages and /static
     app.include_router(ops_router(services.metrics, engine_check(services.engine)))
-    app.add_middleware(MetricsMiddleware, metrics=services.metrics, skip=("/metrics",))
     limit = max(settings.upload_limits.values(), default=1 << 20) * 2 + (1 << 20)
     app.add_middleware(BodyLimit, limit=limit)
-    app.add_middleware(AccessLog)
+    metrics = services.metrics  # outermost: it times and logs 413s from BodyLimit too
+    app.add_middleware(MetricsMiddleware, metrics=metrics, skip=("/metrics",), access_log=True)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -77,7 +77,7 @@ class Services:
         return Session(self.engine, expire_on_commit=False)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no thread hop per request
     services: Services = request.app.state.services
     return services
 
@@ -186,12 +186,15 @@ async def current_principal(request: Request, services: ServicesDep) -> Principa
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(route: str) -> Callable[..., Principal]:
+def require(route: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller, if they hold one of the route's roles for some unit."""
     rule = ROUTES[route]
     roles = rule.roles
 
-    def dep(principal: CurrentUser) -> Principal:
+    async def dep(request: Request) -> Principal:  # async: runs on the loop, no thread
+        # current_principal called here, not as a sub-dependency: two dependency levels less
+        # for FastAPI to solve on every request (no route asks for CurrentUser as well)
+        principal = await current_principal(request, request.app.state.services)
         if roles is not None and not principal.holds(roles):
             names = ", ".join(sorted(r.value for r in roles))
             raise HTTPException(403, f"{route} needs one of the roles: {names}")

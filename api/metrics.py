@@ -11,6 +11,7 @@ worker-exit hook (gunicorn's ``child_exit``).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from prometheus_client import (
     multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.logs import access
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "<unmatched>"
@@ -117,12 +120,21 @@ class ApiMetrics:
 
 
 class MetricsMiddleware:
-    """ASGI middleware timing every HTTP request under its route template (``/cases/{id}``)."""
+    """Pure ASGI middleware timing every HTTP request under its route template
+    (``/cases/{id}``) and, with ``access_log``, writing its access line (method, route,
+    status, ms) to ``sitewatch.access``: one wrapper of ``send`` for both."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics, skip: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ApiMetrics,
+        skip: tuple[str, ...] = (),
+        access_log: bool = False,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.skip = skip
+        self.access = access if access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,15 +146,18 @@ class MetricsMiddleware:
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status = message["status"]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED_ROUTE
+            seconds = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None)
+            template = route or UNMATCHED_ROUTE
             if template not in self.skip:
-                self.metrics.observe_request(
-                    scope["method"], template, status, time.perf_counter() - start
-                )
+                self.metrics.observe_request(scope["method"], template, status, seconds)
+            if self.access is not None and self.access.isEnabledFor(logging.INFO):
+                extra = {"method": scope["method"], "route": route or scope.get("path")}
+                extra |= {"status": status, "ms": round(seconds * 1000, 1)}
+                self.access.info("request", extra=extra)

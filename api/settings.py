@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.ground import GroundMaps
+from api.notify.channels import NotifySettings
 from api.security import MIN_SECRET_BYTES
 from models.policy import WorkflowPolicy
 from models.sync import SiteSpec
@@ -28,6 +29,15 @@ ENV_SECRET_KEY = "SITEWATCH_SECRET_KEY"
 
 class SettingsError(ValueError):
     """A setting that cannot be used (names the variable or key and the reason)."""
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """A map tile server for the pages' maps (``pages.tile_url`` in the site YAML)."""
+
+    url: str  # http(s) template with {z}, {x}, {y}
+    attribution: str = ""
+    max_zoom: int = 19
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,8 @@ class ApiSettings:
     policy: WorkflowPolicy = field(default_factory=WorkflowPolicy)
     site: SiteSpec | None = None  # units, cameras and zones to sync on start
     ground: GroundMaps = field(default_factory=dict)  # cameras with a ground mapping
+    tiles: TileLayer | None = None  # None: the maps ask no tile server for anything
+    notify: NotifySettings = field(default_factory=NotifySettings)  # channels, reminders
     scheduler_interval_s: float = 60.0
 
     @property

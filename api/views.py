@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Principal
 from models import cases as case_service
-from models.tables import Case, CaseEvent, Evidence, Unit
+from models.tables import Case, CaseEvent, Evidence, Unit, Zone
 from models.workflow import TRANSITIONS, Transition
 
 
@@ -109,4 +109,21 @@ def case_detail(
         "timeline": [event_view(e) for e in case.events],
         "evidence": [evidence_view(e) for e in files],
         "transitions": transitions(db, principal, case),
+        "zone_outline": zone_outline(db, case),
     }
+
+
+def zone_outline(db: Session, case: Case) -> dict[str, Any] | None:
+    """The case's zone on the map: a GeoJSON Feature (Polygon, lon/lat) or None when the
+    zone has no outline (its camera has no ground mapping) or the case no zone."""
+    if not case.camera_id or not case.zone_id:
+        return None
+    row = db.execute(
+        sa.select(Zone.name, Zone.outline).where(
+            Zone.camera_id == case.camera_id, Zone.zone_id == case.zone_id
+        )
+    ).first()
+    if row is None or row.outline is None:
+        return None
+    props = {"kind": "zone", "camera": case.camera_id, "id": case.zone_id, "name": row.name}
+    return {"type": "Feature", "geometry": row.outline, "properties": props}

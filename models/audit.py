@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.engine import insert_ignoring_conflicts
 from models.tables import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -54,19 +53,41 @@ def record(
     entity_id: object,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (the head row is locked until commit)."""
-    head = session.execute(
-        sa.select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        _create_head(session)
-        head = session.execute(
-            sa.select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
-        ).scalar_one()
-    seq = head.seq + 1
+) -> int:
+    """:func:`append` in the session's transaction."""
+    return append(
+        session.connection(),
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+
+
+def append(
+    conn: sa.Connection,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry in the connection's transaction and return its ``seq``.
+
+    The head row stays locked until the caller commits, so call this last, just before the
+    commit. The content is serialised before the lock is taken (``seq`` is its last key, so
+    it is added as text). On PostgreSQL one statement locks the head, hashes the entry
+    (``sha256`` in the server), inserts it and moves the head: the chain's one global
+    critical section is that statement and the commit, with no round trip to Python
+    inside it. SQLite (one writer at a time anyway) reads the head and hashes here.
+    """
     body = {
-        "seq": seq,
         "at": at,
         "actor": actor,
         "action": action,
@@ -75,29 +96,129 @@ def record(
         "before": before,
         "after": after,
     }
-    content = canonical(body)
+    prefix = canonical(body)[:-1] + ',"seq":'  # "seq" sorts after every other key
+    cols = {"at": at, "actor": actor, "action": action, "entity": entity}
+    cols["entity_id"] = str(entity_id)
+    if conn.dialect.name == "postgresql":
+        seq = conn.execute(_APPEND_PG, {**cols, "prefix": prefix}).scalar_one_or_none()
+        if seq is None:  # no head row yet
+            _create_head(conn)
+            seq = conn.execute(_APPEND_PG, {**cols, "prefix": prefix}).scalar_one()
+        return int(seq)
+    head = conn.execute(_LOCK_HEAD).one_or_none()
+    if head is None:
+        _create_head(conn)
+        head = conn.execute(_LOCK_HEAD).one()
+    seq = head.seq + 1
+    content = f"{prefix}{seq}}}"
     digest = chain_hash(head.hash, content)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        content=content,
-        prev_hash=head.hash,
-        hash=digest,
+    conn.execute(
+        _ENTRY, {**cols, "seq": seq, "content": content, "prev_hash": head.hash, "hash": digest}
     )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
-    session.flush()
-    return entry
+    conn.execute(_MOVE, {"new_seq": seq, "new_hash": digest})
+    return seq
 
 
-def _create_head(session: Session) -> None:
+def entity_id_prefix(
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> str:
+    """An entry's canonical content up to its entity id, for a statement that appends the
+    entry itself (:data:`APPEND_CTE_PG`) while it creates the entity: ``entity_id`` and
+    ``seq`` sort after every other key, so the content is this prefix, the id, then
+    ``","seq":N}`` — exactly what :func:`append` would have hashed."""
+    body = {"at": at, "actor": actor, "action": action, "entity": entity}
+    body |= {"before": before, "after": after}
+    return canonical(body)[:-1] + ',"entity_id":"'
+
+
+# :func:`append` as CTEs for a PostgreSQL statement that creates the entity in the same
+# statement: ``{source}`` is a CTE giving one row, ``{entity_id}`` its id column; binds
+# :audit_prefix (from entity_id_prefix), :audit_at, :audit_actor, :audit_action and
+# :audit_entity. ``audit_logged`` returns no row when there is no head row yet: the caller
+# then appends with :func:`append` (which creates it). Put these CTEs last in the statement:
+# the head is locked from there until the commit, as in :func:`append`.
+APPEND_CTE_PG = """
+    audit_old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+    audit_new AS (
+        SELECT audit_old.seq + 1 AS seq, audit_old.hash AS prev_hash,
+               CAST({entity_id} AS text) AS entity_id,
+               CAST(:audit_prefix AS text) || CAST({entity_id} AS text) || '","seq":'
+                   || CAST(audit_old.seq + 1 AS text) || '}}' AS content
+        FROM audit_old, {source}
+    ),
+    audit_hashed AS (
+        SELECT seq, prev_hash, entity_id, content,
+               encode(sha256(convert_to(prev_hash || content, 'UTF8')), 'hex') AS hash
+        FROM audit_new
+    ),
+    audit_moved AS (
+        UPDATE audit_head SET seq = audit_hashed.seq, hash = audit_hashed.hash
+        FROM audit_hashed WHERE audit_head.id = 1
+    ),
+    audit_logged AS (
+        INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, content, prev_hash,
+                               hash)
+        SELECT seq, :audit_at, :audit_actor, :audit_action, :audit_entity, entity_id, content,
+               prev_hash, hash
+        FROM audit_hashed
+        RETURNING seq
+    )"""
+
+
+def _table(model: type[Any]) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+_LOCK_HEAD = (
+    sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update()
+)
+_ENTRY = sa.insert(_table(AuditEntry))
+_MOVE = (
+    sa.update(_table(AuditHead))
+    .where(AuditHead.id == _HEAD_ID)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+# chain_hash() in SQL: the locked head gives seq and prev_hash, the hash is
+# hex(sha256(utf8(prev_hash || content))) and content is the prefix plus seq and "}"
+_APPEND_PG = sa.text(
+    """
+    WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+    new AS (
+        SELECT seq + 1 AS seq, hash AS prev_hash,
+               CAST(:prefix AS text) || CAST(seq + 1 AS text) || '}' AS content
+        FROM old
+    ),
+    hashed AS (
+        SELECT seq, prev_hash, content,
+               encode(sha256(convert_to(prev_hash || content, 'UTF8')), 'hex') AS hash
+        FROM new
+    ),
+    moved AS (
+        UPDATE audit_head SET seq = hashed.seq, hash = hashed.hash
+        FROM hashed WHERE audit_head.id = 1
+    )
+    INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, content, prev_hash, hash)
+    SELECT seq, :at, :actor, :action, :entity, :entity_id, content, prev_hash, hash FROM hashed
+    RETURNING seq
+    """
+).bindparams(sa.bindparam("at", type_=_table(AuditEntry).c.at.type))
+
+
+def _create_head(conn: sa.Connection) -> None:
     """The head row, created once; concurrent creators are absorbed by the primary key."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     values = {"id": _HEAD_ID, "seq": 0, "hash": GENESIS}
-    session.execute(insert_ignoring_conflicts(session, AuditHead, values))
+    conn.execute(insert(_table(AuditHead)).values(values).on_conflict_do_nothing())
 
 
 @dataclass(frozen=True)

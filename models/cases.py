@@ -52,6 +52,24 @@ def snapshot(case: Case) -> dict[str, Any]:
     return {k: getattr(case, k) for k in keys}
 
 
+def evidence_row(
+    f: FileRef, case_id: int, event_id: int, now: dt.datetime, detection_id: int | None = None
+) -> dict[str, Any]:
+    """The ``evidence`` columns of one stored file (for the ORM and for Core inserts)."""
+    return {
+        "case_id": case_id,
+        "event_id": event_id,
+        "detection_id": detection_id,
+        "kind": f.kind,
+        "sha256": f.sha256,
+        "media_type": f.media_type,
+        "size": f.size,
+        "storage_key": f.storage_key,
+        "name": f.name[:255],
+        "created_at": now,
+    }
+
+
 def add_files(
     session: Session,
     case_id: int,
@@ -61,21 +79,7 @@ def add_files(
     detection_id: int | None = None,
 ) -> list[Evidence]:
     """One evidence row per stored file, tied to the timeline event that brought it."""
-    rows = [
-        Evidence(
-            case_id=case_id,
-            event_id=event_id,
-            detection_id=detection_id,
-            kind=f.kind,
-            sha256=f.sha256,
-            media_type=f.media_type,
-            size=f.size,
-            storage_key=f.storage_key,
-            name=f.name[:255],
-            created_at=now,
-        )
-        for f in files
-    ]
+    rows = [Evidence(**evidence_row(f, case_id, event_id, now, detection_id)) for f in files]
     session.add_all(rows)
     return rows
 

@@ -2,13 +2,15 @@
 
 At-least-once delivery from the worker's outbox meets a unique ``idempotency_key``: the
 row is inserted with ``ON CONFLICT DO NOTHING``, so concurrent duplicates (threads or
-processes) leave one detection and one case. The camera row is locked first, so two
-different detections of one structure arriving together still make one case.
+processes) leave one detection and one case. The camera row is locked before its open
+cases are read, so two different detections of one structure arriving together still make
+one case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +20,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import audit
-from models.cases import add_files, open_case
-from models.engine import insert_ignoring_conflicts
+from models.cases import evidence_row
 from models.enums import EventKind, Source, Stage
 from models.geometry import iou
+from models.ingest_sql import (
+    CAMERA,
+    DISTRICT,
+    FILED,
+    GONE,
+    NEW_CASE,
+    NEW_EVENT,
+    NEW_EVIDENCE,
+    OPEN_CASE_PG,
+    OPEN_CASES,
+    SEEN,
+    insert_detection,
+    lock_and_insert_pg,
+)
 from models.policy import WorkflowPolicy
-from models.tables import Camera, Case, CaseEvent, Detection, Unit, Zone
 from models.workflow import Actor, FileRef, Refusal
 
 EVENTS = ("confirmed", "gone")
@@ -100,7 +114,7 @@ def validate(record: object) -> dict[str, Any]:
 
 
 def ingest(
-    session: Session,
+    db: Session | sa.Connection,
     policy: WorkflowPolicy,
     *,
     key: str,
@@ -110,46 +124,51 @@ def ingest(
     actor: Actor,
     now: dt.datetime,
 ) -> IngestResult:
-    """Apply one detection; a repeat of ``key`` returns the first result unchanged.
+    """Apply one detection in ``db``'s transaction (a session's, or a Core connection's: the
+    API passes a connection, no ORM session); a repeat of ``key`` returns the first result
+    unchanged.
 
     A worker whose grants do not cover the camera's unit is refused (``foreign_unit``).
+    SQLAlchemy Core only, a handful of statements. The detection is inserted first, without
+    a lock (``ON CONFLICT DO NOTHING``: a repeat inserts nothing, then is one read, and
+    takes no lock). A new one then locks its camera, reads the camera's open cases, and
+    opens one or joins one; on PostgreSQL opening is one statement (case, timeline line,
+    link, evidence rows and the audit entry). The audit entry comes last, so the chain's
+    head is locked only for that statement and the caller's commit.
     """
     if not key or len(key) > 200:
         raise Refusal("invalid_field", "Idempotency-Key must be 1–200 characters")
     v = validate(record)
-    camera = session.execute(
-        sa.select(Camera.id, Camera.unit_id).where(Camera.id == v["camera"]).with_for_update()
-    ).one_or_none()
-    if camera is None:
-        raise Refusal("invalid_field", f"unknown camera {v['camera']!r}")
-    unit_id, unit_path = _unit_for(session, camera.unit_id, v["camera"], v["zone"])
-    if unit_path is not None and not actor.reaches(unit_path):
+    conn = db.connection() if isinstance(db, Session) else db
+    filed = _insert(conn, key, body_sha256, record, v, now)
+    if filed is None:  # the key was applied before (or is being, and now is), or no camera
+        seen = _repeat(conn, key, body_sha256, actor)  # a retry: no lock, nothing written
+        if seen is None:
+            raise Refusal("invalid_field", f"unknown camera {v['camera']!r}")
+        return seen
+    det_id, unit_id, unit_path = filed
+    if unit_path is not None and not actor.reaches(unit_path):  # the insert is rolled back
         raise Refusal("foreign_unit", f"{actor.name} holds no grant for camera {v['camera']!r}")
-    det_id = _insert(session, key, body_sha256, record, v, now, unit_id)
-    if det_id is None:
-        return _repeat(session, key, body_sha256)
-    det = _Det(det_id, v, unit_id)
-    case_id: int | None
+    det = _Det(det_id, v, unit_id, unit_path, actor, now)
     if v["event"] == "confirmed":
-        case_id, opened = _confirmed(session, policy, det, files, actor, now)
+        case_id, opened, entry = _confirmed(conn, policy, det, files)
     else:
-        case_id, opened = _gone(session, det, files, actor, now), False
-    if case_id is not None:
-        session.execute(
-            sa.update(Detection)
-            .where(Detection.id == det_id)
-            .values(case_id=case_id, opened_case=opened)
-        )
+        case_id, opened, entry = _gone(conn, det, files)
+    if entry is not None:
+        audit.append(conn, at=now, actor=actor.name, entity="case", **entry)
     return IngestResult(det_id, case_id, opened, repeat=False)
 
 
 @dataclass(frozen=True)
 class _Det:
-    """The inserted detection's values (no second read of the row)."""
+    """The inserted detection's values (no second read of the row) and who sent it when."""
 
     id: int
     v: dict[str, Any]
     unit_id: int | None
+    unit_path: str | None
+    actor: Actor
+    now: dt.datetime
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -158,14 +177,17 @@ class _Det:
 
 
 def _insert(
-    session: Session,
+    conn: sa.Connection,
     key: str,
     body: str,
     record: dict[str, Any],
     v: dict[str, Any],
     now: dt.datetime,
-    unit_id: int | None,
-) -> int | None:
+) -> tuple[int, int | None, str | None] | None:
+    """The detection, filed under its zone's unit (else its camera's, else the district's),
+    with its camera locked: its id, unit id and unit path; None for a key already used or
+    an unknown camera (and then no lock). One statement on PostgreSQL; on SQLite (one
+    writer at a time) the insert, then the camera's unit."""
     x1, y1, x2, y2 = v["box"]
     values = dict(
         idempotency_key=key,
@@ -174,7 +196,6 @@ def _insert(
         event=v["event"],
         camera_id=v["camera"],
         zone_id=v["zone"],
-        unit_id=unit_id,
         x1=x1,
         y1=y1,
         x2=x2,
@@ -191,103 +212,75 @@ def _insert(
         record=record,
         opened_case=False,
     )
-    stmt = insert_ignoring_conflicts(
-        session, Detection, values, index_elements=[Detection.idempotency_key]
-    ).returning(Detection.id)
-    return session.execute(stmt).scalar_one_or_none()
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(lock_and_insert_pg(), values).one_or_none()
+        return None if row is None else (row.id, row.unit_id, row.path)
+    det_id = conn.execute(insert_detection(conn.dialect.name), values).scalar_one_or_none()
+    if det_id is None:
+        return None
+    return (det_id, *_lock_camera(conn, v["camera"], v["zone"]))
 
 
-def _repeat(session: Session, key: str, body: str) -> IngestResult:
-    det = session.execute(
-        sa.select(
-            Detection.id, Detection.case_id, Detection.opened_case, Detection.body_sha256
-        ).where(Detection.idempotency_key == key)
-    ).one()  # the row whose key stopped the insert
+def _repeat(conn: sa.Connection, key: str, body: str, actor: Actor) -> IngestResult | None:
+    det = conn.execute(SEEN, {"key": key}).one_or_none()
+    if det is None:
+        return None
+    if det.path is not None and not actor.reaches(det.path):
+        raise Refusal("foreign_unit", f"{actor.name} holds no grant for this detection's camera")
     if det.body_sha256 != body:
         raise Refusal("conflict", "this Idempotency-Key was used before with another body")
     return IngestResult(det.id, det.case_id, det.opened_case, repeat=True)
 
 
-def _unit_for(
-    session: Session, camera_unit: int | None, camera_id: str, zone_id: str
+def _lock_camera(
+    conn: sa.Connection, camera_id: str, zone_id: str
 ) -> tuple[int | None, str | None]:
-    """The unit a detection is filed under: its zone's, else its camera's, else the district."""
-    zone_unit = session.scalar(
-        sa.select(Zone.unit_id).where(Zone.camera_id == camera_id, Zone.zone_id == zone_id)
-    )
-    uid = zone_unit or camera_unit
-    q = sa.select(Unit.id, Unit.path)
-    q = (
-        q.where(Unit.id == uid)
-        if uid is not None
-        else q.where(Unit.level == "district", Unit.active.is_(True))
-    )
-    row = session.execute(q).first()
-    return (row.id, row.path) if row else (None, None)
+    """Lock the camera row until commit, and find the unit a detection is filed under: its
+    zone's, else its camera's, else the district (one statement in the common case)."""
+    row = conn.execute(CAMERA, {"camera": camera_id, "zone": zone_id}).one_or_none()
+    if row is None:
+        raise Refusal("invalid_field", f"unknown camera {camera_id!r}")
+    if row.unit_id is not None:
+        return (row.unit_id, row.path) if row.path is not None else (None, None)
+    district = conn.execute(DISTRICT).first()
+    return (district.id, district.path) if district else (None, None)
 
 
 def _best_open_case(
-    session: Session, det: _Det, min_iou: float, stages: Sequence[str]
-) -> int | None:
-    rows = session.execute(
-        sa.select(Case.id, Case.x1, Case.y1, Case.x2, Case.y2).where(
-            Case.camera_id == det.v["camera"],
-            Case.zone_id == det.v["zone"],
-            Case.stage.in_(stages),
-            Case.x1.is_not(None),
-        )
-    ).all()
-    scored = [(iou(det.box, (r.x1, r.y1, r.x2, r.y2)), -r.id) for r in rows]
+    conn: sa.Connection, det: _Det, min_iou: float, stages: Sequence[str]
+) -> tuple[int, str] | None:
+    if not min_iou > 0:  # OPEN_CASES fetches overlapping boxes only: IoU > 0
+        raise ValueError(f"min_iou must be above 0, got {min_iou}")
+    x1, y1, x2, y2 = det.box
+    params = {"camera": det.v["camera"], "zone": det.v["zone"], "stages": list(stages)}
+    params |= {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
+    rows = conn.execute(OPEN_CASES, params).all()
+    scored = [(iou(det.box, (r.x1, r.y1, r.x2, r.y2)), -r.id, r.stage) for r in rows]
     best = max(scored, default=None)
-    return -best[1] if best is not None and best[0] >= min_iou else None
+    return (-best[1], best[2]) if best is not None and best[0] >= min_iou else None
+
+
+# what ``_confirmed`` / ``_gone`` leave for the audit chain: action, entity_id, after
+_Entry = dict[str, Any]
 
 
 def _confirmed(
-    session: Session,
-    policy: WorkflowPolicy,
-    det: _Det,
-    files: Sequence[FileRef],
-    actor: Actor,
-    now: dt.datetime,
-) -> tuple[int, bool]:
+    conn: sa.Connection, policy: WorkflowPolicy, det: _Det, files: Sequence[FileRef]
+) -> tuple[int | None, bool, _Entry | None]:
     open_stages = [s.value for s in Stage if s != Stage.CLOSED]
-    case_id = _best_open_case(session, det, policy.attach_iou, open_stages)
-    if case_id is not None:
-        _add_event(
-            session,
-            case_id,
-            EventKind.ATTACHED,
-            det,
-            files,
-            actor,
-            now,
-            {"score": det.v["score"], "label": det.v["label"]},
-        )
-        audit.record(
-            session,
-            at=now,
-            actor=actor.name,
-            action="case.attach",
-            entity="case",
-            entity_id=case_id,
-            after={"detection": det.v["uid"]},
-        )
-        return case_id, False
-    if det.unit_id is None:
+    found = _best_open_case(conn, det, policy.attach_iou, open_stages)
+    if found is not None:
+        case_id = found[0]
+        fields = {"score": det.v["score"], "label": det.v["label"]}
+        _add_event(conn, case_id, EventKind.ATTACHED, det, files, fields)
+        conn.execute(FILED, {"det": det.id, "case_id": case_id, "opened_case": False})
+        after = {"detection": det.v["uid"]}
+        return case_id, False, {"action": "case.attach", "entity_id": case_id, "after": after}
+    if det.unit_id is None or det.unit_path is None:
         raise Refusal("invalid_field", "no reporting unit for this camera: sync the site first")
-    unit = session.get(Unit, det.unit_id)
-    assert unit is not None
     x1, y1, x2, y2 = det.box
     v = det.v
-    case = open_case(
-        session,
-        policy,
-        actor=actor,
-        now=now,
-        source=Source.CAMERA,
-        unit=unit,
-        files=files,
-        detection_id=det.id,
+    fields = dict(
         camera_id=v["camera"],
         zone_id=v["zone"],
         x1=x1,
@@ -299,51 +292,100 @@ def _confirmed(
         lat=v["lat"],
         area_m2=v["area_m2"],
     )
-    return case.id, True
+    row = dict(
+        source=str(Source.CAMERA),
+        stage=str(Stage.REPORT),
+        unit_id=det.unit_id,
+        opened_at=det.now,
+        stage_started_at=det.now,
+        target_at=policy.target(det.now),
+        **fields,
+    )
+    shown = {k: v for k, v in fields.items() if v is not None}
+    after = {"source": str(Source.CAMERA), "unit": det.unit_path, **shown}
+    entry: _Entry = {"action": "case.open", "after": after}
+    case_id, audited = _open_case(conn, det, row, shown, files, entry)
+    return case_id, True, None if audited else {**entry, "entity_id": case_id}
+
+
+def _open_case(
+    conn: sa.Connection,
+    det: _Det,
+    row: dict[str, Any],
+    shown: dict[str, Any],
+    files: Sequence[FileRef],
+    entry: _Entry,
+) -> tuple[int, bool]:
+    """The case, its "opened" line, the detection's link, its evidence and (if the chain has
+    its head row) its audit entry: one statement on PostgreSQL. Returns the case id and
+    whether the audit entry was written."""
+    if conn.dialect.name != "postgresql":
+        case_id: int = conn.execute(NEW_CASE, row).scalar_one()
+        _add_event(conn, case_id, EventKind.OPENED, det, files, shown, to_stage=str(Stage.REPORT))
+        conn.execute(FILED, {"det": det.id, "case_id": case_id, "opened_case": True})
+        return case_id, False
+    params = {k: v for k, v in row.items() if k not in ("opened_at", "stage_started_at")}
+    params |= {"now": det.now, "kind": str(EventKind.OPENED), "fields": shown, "det": det.id}
+    params |= {"actor_id": det.actor.user_id, "actor_name": det.actor.name}
+    rows = [evidence_row(f, 0, 0, det.now) for f in files]
+    keep = ("kind", "sha256", "media_type", "size", "storage_key", "name")
+    params["files"] = json.dumps([{k: r[k] for k in keep} for r in rows])
+    prefix = audit.entity_id_prefix(
+        at=det.now,
+        actor=det.actor.name,
+        action=entry["action"],
+        entity="case",
+        after=entry["after"],
+    )
+    params |= {"audit_prefix": prefix, "audit_at": det.now, "audit_actor": det.actor.name}
+    params |= {"audit_action": entry["action"], "audit_entity": "case"}
+    case_id, _event_id, seq = conn.execute(OPEN_CASE_PG, params).one()
+    return int(case_id), seq is not None
+
+
+def _add_evidence(
+    conn: sa.Connection, case_id: int, event_id: int, det: _Det, files: Sequence[FileRef]
+) -> None:
+    if files:
+        rows = [evidence_row(f, case_id, event_id, det.now, det.id) for f in files]
+        conn.execute(NEW_EVIDENCE, rows)
 
 
 def _add_event(
-    session: Session,
+    conn: sa.Connection,
     case_id: int,
     kind: EventKind,
     det: _Det,
     files: Sequence[FileRef],
-    actor: Actor,
-    now: dt.datetime,
     fields: dict[str, Any],
+    to_stage: str | None = None,
 ) -> None:
-    event = CaseEvent(
+    """The timeline line (one statement) and its evidence rows (one more, if any)."""
+    row = dict(
         case_id=case_id,
         kind=str(kind),
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        at=now,
+        to_stage=to_stage,
+        actor_id=det.actor.user_id,
+        actor_name=det.actor.name,
+        at=det.now,
         detection_id=det.id,
         fields=fields,
     )
-    session.add(event)
-    session.flush()
-    add_files(session, case_id, event.id, files, now, det.id)
+    event_id = conn.execute(NEW_EVENT, row).scalar_one()
+    _add_evidence(conn, case_id, event_id, det, files)
 
 
 def _gone(
-    session: Session, det: _Det, files: Sequence[FileRef], actor: Actor, now: dt.datetime
-) -> int | None:
+    conn: sa.Connection, det: _Det, files: Sequence[FileRef]
+) -> tuple[int | None, bool, _Entry | None]:
     """A structure the camera saw disappear: evidence of removal on its case, if one is open."""
     stages = [Stage.REPORT.value, Stage.DETERMINE.value, Stage.RECTIFY.value, Stage.VERIFY.value]
-    case_id = _best_open_case(session, det, 0.1, stages)
-    if case_id is None:
-        return None
-    stage = session.scalar(sa.select(Case.stage).where(Case.id == case_id))
-    session.execute(sa.update(Case).where(Case.id == case_id).values(camera_gone_at=now))
-    _add_event(session, case_id, EventKind.CAMERA_GONE, det, files, actor, now, {"stage": stage})
-    audit.record(
-        session,
-        at=now,
-        actor=actor.name,
-        action="case.camera_gone",
-        entity="case",
-        entity_id=case_id,
-        after={"detection": det.v["uid"], "stage": stage},
-    )
-    return case_id
+    found = _best_open_case(conn, det, 0.1, stages)
+    if found is None:
+        return None, False, None
+    case_id, stage = found
+    conn.execute(GONE, {"case_id": case_id, "camera_gone_at": det.now})
+    _add_event(conn, case_id, EventKind.CAMERA_GONE, det, files, {"stage": stage})
+    conn.execute(FILED, {"det": det.id, "case_id": case_id, "opened_case": False})
+    after = {"detection": det.v["uid"], "stage": stage}
+    return case_id, False, {"action": "case.camera_gone", "entity_id": case_id, "after": after}

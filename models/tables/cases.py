@@ -51,6 +51,8 @@ class Case(Base):
         sa.Index("ix_cases_stage_unit", "stage", "unit_id"),
         sa.Index("ix_cases_camera_zone_stage", "camera_id", "zone_id", "stage"),
         sa.Index("ix_cases_opened_at_id", "opened_at", "id"),
+        # the case list: one stage, newest first, read backwards until a page is found
+        sa.Index("ix_cases_stage_opened", "stage", "opened_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

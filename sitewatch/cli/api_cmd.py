@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     grant.add_argument("name", metavar="NAME", help="sign-in name")
     _role_unit(grant)
     grant.set_defaults(func=run_grant)
+    mail = inner.add_parser("email", help="set or show where a user's e-mail notifications go")
+    mail.add_argument("name", metavar="NAME", help="sign-in name")
+    mail.add_argument("--config", required=True, metavar="FILE", help="site YAML")
+    which = mail.add_mutually_exclusive_group()
+    which.add_argument("--address", metavar="ADDR", help="e-mail address (turns e-mail on)")
+    which.add_argument("--off", action="store_true", help="stop e-mail (keeps the address)")
+    mail.set_defaults(func=run_email)
     ls = inner.add_parser("list", help="every user with their roles")
     ls.add_argument("--config", required=True, metavar="FILE", help="site YAML")
     ls.set_defaults(func=run_list)
@@ -76,6 +83,8 @@ def _services(config: str):  # type: ignore[no-untyped-def]
 
 def run_api(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from sitewatch.asgi import event_loop, http_protocol
 
     site = load_site_or_fail(args.config)
     if not 1 <= args.workers <= 64:
@@ -103,6 +112,9 @@ def run_api(args: argparse.Namespace) -> int:
         workers=args.workers,
         factory=True,
         log_level="info",
+        access_log=False,  # api.logs writes one JSON access line per request already
+        http=http_protocol(),  # httptools (else h11), with TCP_NODELAY: see there
+        loop=event_loop(),
     )
     return 0
 
@@ -186,4 +198,34 @@ def run_list(args: argparse.Namespace) -> int:
                 print(f"{u.name}\t{u.display_name}\t{grants}{state}")
     finally:
         services.engine.dispose()
+    return 0
+
+
+def run_email(args: argparse.Namespace) -> int:
+    """``sitewatch users email NAME [--address ADDR | --off]``: notify_prefs of one user."""
+    import re
+
+    import sqlalchemy as sa
+
+    from models import notify
+    from models.tables import User
+
+    if args.address is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", args.address):
+        raise CommandError(f"--address must be an e-mail address, got {args.address!r}")
+    services = _services(args.config)
+    try:
+        with services.session() as s, s.begin():
+            user = s.scalar(sa.select(User).where(User.name == args.name))
+            if user is None:
+                raise CommandError(f"no user {args.name!r} (sitewatch users list names them)")
+            prefs = notify.prefs_of(s, user.id)
+            if args.address is not None:
+                notify.set_email(s, user.id, args.address, True)
+            elif args.off:
+                notify.set_email(s, user.id, prefs["email"], False)
+            prefs = notify.prefs_of(s, user.id)
+    finally:
+        services.engine.dispose()
+    state = "on" if prefs["email_enabled"] else "off"
+    print(f"{args.name}: e-mail {state} ({prefs['email'] or 'no address'})")
     return 0

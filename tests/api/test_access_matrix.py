@@ -167,6 +167,9 @@ def _transition(m: Matrix, who: str, role: str) -> Any:
 CALLS: dict[str, Call] = {
     "me": lambda m, who, role: m.client.get("/api/v1/me", headers=m.auth[who]),
     "users.list": lambda m, who, role: m.client.get("/api/v1/users", headers=m.auth[who]),
+    "me.notify": lambda m, who, role: m.client.put(
+        "/api/v1/me/notify", json={"email": f"{who}@example.org"}, headers=m.auth[who]
+    ),
     "detections.ingest": lambda m, who, role: m.post_detection(who, detection(m.n + 500)),
     "cameras.heartbeat": lambda m, who, role: m.client.post(
         "/api/v1/cameras/cam1/heartbeat", json={"state": "online"}, headers=m.auth[who]
@@ -234,7 +237,7 @@ LISTS = {
     "me",
     "users.list",
 }
-UNSCOPED = {"me", "users.list", "inbox.list", "inbox.read", "notifications.failed"}
+UNSCOPED = {"me", "me.notify", "users.list", "inbox.list", "inbox.read", "notifications.failed"}
 
 
 def expected(route: str, role: str, home: bool) -> set[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -142,3 +143,41 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path: Path) -> None:
     assert got[("sitewatch_http_requests_total", key)] == 3 + 4 + 2
     assert got[("sitewatch_detections_ingested_total", (("outcome", "created"),))] == 3
     assert got[("sitewatch_cases", (("stage", "determine"),))] == 2  # the most recent value
+
+
+def test_one_middleware_counts_the_request_and_writes_its_access_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metrics = ApiMetrics()
+    app = FastAPI()
+
+    @app.get("/api/v1/cases/{case_id}")
+    def case(case_id: int) -> dict[str, int]:
+        if case_id == 0:
+            raise HTTPException(404, "no case 0")
+        return {"id": case_id}
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics, access_log=True)
+    client = TestClient(app)
+    logger = logging.getLogger("sitewatch.access")
+    logger.addHandler(caplog.handler)  # api.logs.configure() stops propagation to the root
+    try:
+        with caplog.at_level(logging.INFO, logger="sitewatch.access"):
+            assert client.get("/api/v1/cases/7").status_code == 200
+            assert client.get("/api/v1/cases/0").status_code == 404
+            assert client.get("/nowhere").status_code == 404
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = list({id(r): r for r in caplog.records if r.name == "sitewatch.access"}.values())
+    got = [(r.method, r.route, r.status) for r in lines]  # type: ignore[attr-defined]
+    assert got == [
+        ("GET", "/api/v1/cases/{case_id}", 200),
+        ("GET", "/api/v1/cases/{case_id}", 404),
+        ("GET", "/nowhere", 404),
+    ]
+    assert all(r.ms >= 0 for r in lines)  # type: ignore[attr-defined]
+    got_samples = samples(metrics.render().decode())
+    key = (("method", "GET"), ("route", "/api/v1/cases/{case_id}"), ("status", "404"))
+    assert got_samples[("sitewatch_http_requests_total", key)] == 1
+    unmatched = (("method", "GET"), ("route", "<unmatched>"), ("status", "404"))
+    assert got_samples[("sitewatch_http_requests_total", unmatched)] == 1

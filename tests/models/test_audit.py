@@ -121,3 +121,37 @@ def test_tampering_is_found_and_named(
 
 def test_canonical_json_is_stable() -> None:
     assert canonical({"b": 1, "a": "旗山村"}) == '{"a":"旗山村","b":1}'
+
+
+def test_concurrent_appends_and_rollbacks_keep_one_chain(world: World) -> None:
+    """Appends from many threads at once (some rolled back) leave one unbroken chain whose
+    content is what canonical() makes of each change."""
+    import concurrent.futures as cf
+
+    from models import audit
+
+    with world.session() as s:
+        before = verify(s).verified
+
+    def one(i: int) -> None:
+        with world.session() as s, s.begin():
+            audit.record(
+                s,
+                at=world.clock(),
+                actor=f"t{i % 4}",
+                action="test.append",
+                entity="case",
+                entity_id=i,
+                after={"i": i, "名": "旗山村"},
+            )
+            if i % 5 == 0:
+                s.rollback()  # its seq must not leave a gap
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(60)))
+    with world.session() as s:
+        result = verify(s)
+        last = s.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert result.ok and result.verified == before + 48, result
+    assert last is not None and last.parsed()["after"]["名"] == "旗山村"
+    assert canonical(last.parsed()) == last.content  # the seq added as text is canonical

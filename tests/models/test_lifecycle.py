@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from models import cases, ingest
 from models.access import unit_by_ref
-from models.enums import EventKind, Outcome, Stage
+from models.enums import EventKind, Outcome, Role, Stage
 from models.review import FolderReviewSink
 from models.tables import Case, CaseEvent, Detection, Evidence, StageRun
-from models.workflow import Refusal, TransitionInput
+from models.workflow import Actor, Refusal, TransitionInput
 from tests.models.conftest import TZ, World, detection, photo
 
 
@@ -197,6 +197,22 @@ def test_duplicate_detection_attaches_and_repeats_create_nothing(world: World) -
         assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 2
         attached = s.scalars(sa.select(CaseEvent).where(CaseEvent.kind == EventKind.ATTACHED)).all()
     assert [e.case_id for e in attached] == [first.case_id]
+    # a worker of another town may neither send nor replay this camera's detections
+    foreign = Actor(None, "w2", frozenset({(Role.WORKER, "闽侯县/上街镇")}))
+    for rec in (detection(1), detection(4, (600, 300, 700, 400))):
+        with pytest.raises(Refusal) as err, w.session() as s, s.begin():
+            body = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()
+            ingest.ingest(
+                s,
+                w.policy,
+                key=str(rec["id"]),
+                body_sha256=body,
+                record=rec,
+                files=[],
+                actor=foreign,
+                now=w.clock(),
+            )
+        assert err.value.code == "foreign_unit"
 
 
 def test_dismiss_writes_a_review_json_for_dataset_build(world: World, tmp_path: Path) -> None:
@@ -238,3 +254,42 @@ def test_dismiss_writes_a_review_json_for_dataset_build(world: World, tmp_path: 
     assert review["decision"] == "dismissed" and review["reason"] == "停放的货车"
     sample = read_reviewed(folder, ["steel_roof_shed"])
     assert sample.decision == "dismissed" and list(sample.boxes) == []
+
+
+def test_an_opened_case_writes_its_evidence_and_audit_entry_with_it(world: World) -> None:
+    """On PostgreSQL one statement opens the case with its evidence rows and audit entry
+    (the first entry of an empty chain is appended on its own): the same rows as SQLite's
+    statement-by-statement path, and a chain that verifies."""
+    from models import audit
+    from models.tables import AuditEntry
+
+    w = world
+    results = [_ingest(w, detection(n, (100 * n, 50, 100 * n + 60, 90))) for n in (1, 2)]
+    with pytest.raises(Refusal) as err:
+        _ingest(w, detection(3, camera="nosuchcam"))
+    assert err.value.code == "invalid_field" and "nosuchcam" in err.value.reason
+    with w.session() as s:
+        for r in results:
+            assert r.opened and r.case_id is not None
+            opened = s.scalars(
+                sa.select(CaseEvent).where(
+                    CaseEvent.case_id == r.case_id, CaseEvent.kind == EventKind.OPENED
+                )
+            ).one()
+            rows = s.scalars(sa.select(Evidence).where(Evidence.case_id == r.case_id)).all()
+            got = sorted(
+                (e.kind, e.sha256, e.media_type, e.size, e.storage_key, e.name) for e in rows
+            )
+            files = [photo(10 + i, kind=k) for i, k in enumerate(("before", "after", "snapshot"))]
+            want = sorted(
+                (f.kind, f.sha256, f.media_type, f.size, f.storage_key, f.name) for f in files
+            )
+            assert got == want
+            assert {(e.event_id, e.detection_id, e.created_at) for e in rows} == {
+                (opened.id, r.detection_id, w.clock())
+            }
+        entries = s.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
+        opens = [e for e in entries if e.action == "case.open"]
+        assert [e.entity_id for e in opens] == [str(r.case_id) for r in results]
+        assert opens[1].parsed()["after"]["unit"] == "闽侯县/南屿镇/旗山村"
+        assert audit.verify(s).ok
