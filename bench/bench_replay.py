@@ -3,17 +3,21 @@
 1. Cost, on a generated 1080p H.264 file of five minutes (10 fps, a keyframe every 2 s,
    a synthetic site where materials are piled and an excavator digs, sensor noise): the
    CPU time of ``sitewatch replay`` next to ``ffmpeg -skip_frame nokey -i FILE -f null -``
-   on the same file, and the per-sample analysis time of the pipeline (median and 95th
-   percentile). Replay runs (a) as deployed by default, one sample every 10 s of stream
-   time (``--speed 1``), and (b) in the worst case, one sample per keyframe (every 2 s of
-   video, ``--speed 60`` so that the five minutes stand for five hours of the scene),
-   with and without the YOLOX transient model.
-2. Quality, on the project's generated suite (``detector.synth.suite``) and on held-out
+   on the same file, the CPU time of the sampler alone (decoding what replay decodes,
+   nothing analysed: the floor), and the per-sample analysis time of the pipeline
+   (median and 95th percentile). Replay runs (a) as deployed by default, one sample
+   every 10 s of stream time (``--speed 1``), and (b) in the worst case, one sample per
+   keyframe (every 2 s of video, ``--speed 60`` so that the five minutes stand for five
+   hours of the scene), with and without the YOLOX transient model.
+2. Quality, on the project's generated suite (``synth.suite``) and on held-out
    variants of it (other seeds, more clouds): recall, false reports, duplicates, late
    confirmations (after ``confirm_after`` × 1.25 + 3 samples, at most 20 minutes over
    ``confirm_after``), samples skipped as not in view, and latency (confirmation time
    minus completion time, scene minutes) — for the standard scenes and for each failure
    class (``ghosts``, other ``views``, ``late`` confirmations).
+3. Labels: the structure model's AP50 per class on the held-out synthetic images, before
+   (the figures recorded for the weights this model replaced) and after (the shipped
+   weights, measured now) — ``bench/bench_structure_ap.py`` does the measuring.
 
     .venv/bin/python bench/bench_replay.py                 # everything (a few minutes)
     .venv/bin/python bench/bench_replay.py --skip-suite    # cost only
@@ -40,11 +44,17 @@ import yaml
 
 if TYPE_CHECKING:
     from detector.backends.base import Backend
-    from detector.synth.scene import Scenario
+    from synth.scene import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 YOLOX = ROOT.parent / "shared" / "data" / "models" / "yolox_nano_coco_416.onnx"
 SITEWATCH = [sys.executable, "-m", "sitewatch"]
+# the floor of a replay: the sampler's decoding (and its imports), nothing analysed
+DECODE_ONLY = """
+from streams import StreamSettings, open_source
+with open_source({video!r}, StreamSettings(sample_interval={interval!r})) as src:
+    print(sum(1 for _ in src.frames()))
+"""
 
 
 def _children_cpu() -> float:
@@ -61,8 +71,8 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
 
 def make_1080p(path: Path, seconds: int = 300, fps: int = 10, gop_s: int = 2) -> dict:
     """Render the bench video (synthetic site at 960×540, upscaled, fresh noise per frame)."""
-    from detector.synth.scene import render
-    from detector.synth.suite import get_scenario
+    from synth.scene import render
+    from synth.suite import get_scenario
 
     scene = dataclasses.replace(
         get_scenario("machinery_materials"),
@@ -108,7 +118,7 @@ def write_config(
 
 def analysis_times(video: Path, scene: object, speed: float, sample_s: float) -> list[float]:
     """Per-sample ``CameraPipeline.process`` CPU times (s) over the bench video."""
-    from detector.evaluation import pipeline_for
+    from sitewatch.evaluation import pipeline_for
     from streams import StreamSettings, open_source
 
     pipe = pipeline_for(scene)  # type: ignore[arg-type]
@@ -116,7 +126,7 @@ def analysis_times(video: Path, scene: object, speed: float, sample_s: float) ->
     with open_source(str(video), StreamSettings(sample_interval=sample_s / speed)) as src:
         for frame in src.frames():
             t0 = time.process_time()
-            pipe.process(frame.image, frame.pts * speed)
+            pipe.process(frame.picture, frame.pts * speed)
             times.append(time.process_time() - t0)
     return times
 
@@ -128,7 +138,7 @@ def bench_cost(workdir: Path) -> None:
         print(f"generating {video} (1920x1080, 5 min, 10 fps, keyframe every 2 s) ...")
         meta = make_1080p(video)
         meta_file.write_text(json.dumps({"speed": meta["speed"], "sample_s": meta["sample_s"]}))
-    from detector.synth.suite import get_scenario
+    from synth.suite import get_scenario
 
     saved = json.loads(meta_file.read_text())
     speed, sample_s = float(saved["speed"]), float(saved["sample_s"])
@@ -137,6 +147,9 @@ def bench_cost(workdir: Path) -> None:
         ["ffmpeg", "-v", "error", "-skip_frame", "nokey", "-i", str(video), "-f", "null", "-"]
     )
     rows = [("ffmpeg -skip_frame nokey -f null", ff_cpu, ff_wall, "150 keyframes decoded")]
+    code = DECODE_ONLY.format(video=str(video), interval=sample_s / speed)
+    cpu, wall, out = _timed([sys.executable, "-c", code])
+    rows.append(("sampler alone (decode, no analysis)", cpu, wall, f"{out.strip()} samples"))
     runs = [
         ("replay, sample every 10 s (default)", 10.0, 1.0, False),
         ("replay, sample every keyframe", sample_s, speed, False),
@@ -169,7 +182,7 @@ def bench_suite(workdir: Path, variants: list[tuple[int, float | None]]) -> None
     """Recall, false reports, duplicates, late, gone and latency: the standard scenes, then
     each failure class (ghosts, other views, late confirmations), per variant set."""
     from detector.backends import load_backend
-    from detector.synth.suite import failure_classes, failure_scenes, standard_suite
+    from synth.suite import failure_classes, failure_scenes, standard_suite
 
     transient = load_backend(YOLOX) if YOLOX.is_file() else None
     failing = {sc.name for sc in failure_scenes()}
@@ -198,8 +211,9 @@ def _suite_row(
     clouds: float | None,
     transient: Backend | None,
 ) -> None:
-    from detector.evaluation import run_video, score
-    from detector.synth.scene import write_video
+    from sitewatch.evaluation import run_video
+    from synth.evaluation import score
+    from synth.scene import write_video
 
     found = expected = false = dup = late = gone = gone_exp = away = 0
     lat: list[float] = []
@@ -229,12 +243,24 @@ def _suite_row(
     )
 
 
+def bench_labels() -> None:
+    """Part 3: AP50 per class, the replaced weights (recorded) beside the shipped ones."""
+    from bench_structure_ap import HELD_OUT_IMAGES, ap50_rows, format_rows, recorded_before
+
+    from detector.structure import default_structure_model
+
+    rows = [recorded_before(), *ap50_rows([default_structure_model()])]
+    print(f"\nstructure model AP50, {HELD_OUT_IMAGES} held-out synthetic images")
+    print(format_rows(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, help="keep generated videos here (reused)")
     parser.add_argument("--skip-suite", action="store_true", help="cost only")
     parser.add_argument("--skip-cost", action="store_true", help="suite only")
     parser.add_argument("--variants", type=int, default=2, help="held-out variant sets (0–2)")
+    parser.add_argument("--skip-ap", action="store_true", help="no structure-model AP50")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_replay_") as tmp:
         workdir = args.workdir or Path(tmp)
@@ -244,6 +270,8 @@ def main() -> None:
         if not args.skip_suite:
             sets: list[tuple[int, float | None]] = [(0, None), (100, None), (200, 0.5)]
             bench_suite(workdir, sets[: 1 + max(0, min(2, args.variants))])
+        if not args.skip_ap:
+            bench_labels()
 
 
 if __name__ == "__main__":

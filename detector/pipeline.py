@@ -44,6 +44,7 @@ from detector.zonemaps import ZoneMaps
 from geofence import Mask, Zone, ZoneSet
 from streams.clock import Clock, SystemClock
 from streams.paths import inside_root
+from streams.picture import Picture
 
 EVIDENCE_WIDTH = 960
 COLOR_EVERY = 8  # samples between two updates of the reference's colour picture
@@ -114,8 +115,8 @@ class CameraPipeline:
         self.departures = 0  # changes found to be a transient object leaving: absorbed
 
     # ----------------------------------------------------------------- set-up
-    def _setup(self, frame: np.ndarray, prep: Prepared) -> CameraState:
-        h0, w0 = frame.shape[:2]
+    def _setup(self, frame: Picture, prep: Prepared) -> CameraState:
+        w0, h0 = frame.size
         shape = prep.norm.shape
         zoneset = ZoneSet(self.zones, self.masks, w0, h0)
         maps = ZoneMaps(zoneset, self.settings, self.zone_overrides, shape)
@@ -162,7 +163,7 @@ class CameraPipeline:
     # ------------------------------------------------------------------ steps
     def process(
         self,
-        frame_bgr: np.ndarray,
+        frame: Picture | np.ndarray,
         t: float,
         *,
         wall: float | None = None,
@@ -170,18 +171,22 @@ class CameraPipeline:
     ) -> Detections:
         """Analyse one sampled frame taken at stream time ``t`` (seconds); return its events.
 
+        ``frame``: the decoded picture (``SampledFrame.picture``: analysed at the analysis
+        size straight from the decoder's YUV, converted to full-size BGR only for an
+        event's evidence or the transient model) or a BGR uint8 H×W×3 array.
         ``wall``: clock time of the frame (evidence folder names; default: the clock).
         ``pts``: the source's own stream time for ring-buffer clips (default ``t``).
         The steps, as ``docs/detector.md`` numbers them: prepare and tell the view (0–2),
         warm up or compare with the reference (3–5), follow the tracks (6–7), confirm,
         report gone and write evidence (9–10), update the reference (3).
         """
-        prep = prepare(frame_bgr, self.settings.analysis_width)
-        cam = self._cam or self._setup(frame_bgr, prep)
-        if (frame_bgr.shape[1], frame_bgr.shape[0]) != cam.frame_size:
+        picture = Picture.of(frame)
+        prep = prepare(picture, self.settings.analysis_width)
+        cam = self._cam or self._setup(picture, prep)
+        if picture.size != cam.frame_size:
             raise ValueError(
-                f"frame_bgr: size changed from {cam.frame_size} to "
-                f"{frame_bgr.shape[1]}x{frame_bgr.shape[0]} (camera {self.camera})"
+                f"frame: size changed from {cam.frame_size} to "
+                f"{picture.width}x{picture.height} (camera {self.camera})"
             )
         self.samples += 1
         pts = t if pts is None else pts
@@ -195,10 +200,10 @@ class CameraPipeline:
         ref = cam.refs.get(mode)
         if not ref.ready:
             self._enter_mode(cam, mode)
-            self._warm_up(cam, ref, frame_bgr, prep)
+            self._warm_up(cam, ref, picture, prep)
             self.view.in_view(prep, None)
             return empty_events()
-        sample = self._compare(cam, Sample.Frame(t, wall, pts, frame_bgr, prep), mode, ref)
+        sample = self._compare(cam, Sample.Frame(t, wall, pts, picture, prep), mode, ref)
         if sample is None:  # another view: as if this sample had not been taken
             return empty_events()
         obs = self._observe(cam, sample)
@@ -208,7 +213,7 @@ class CameraPipeline:
             self.save()
         return events
 
-    def _warm_up(self, cam: CameraState, ref: Reference, frame: np.ndarray, prep: Prepared) -> None:
+    def _warm_up(self, cam: CameraState, ref: Reference, frame: Picture, prep: Prepared) -> None:
         first = ref.first_warmup()
         shift = NO_SHIFT if first is None else self.registrar.estimate(prep.norm, first)
         aligned = Registrar.align(prep.norm, shift)[0]
@@ -314,7 +319,7 @@ class CameraPipeline:
                 self.tracker.remove(track)
                 self._absorb_track(cam, s, track.box)
                 continue
-            event = cam.events.confirmed(track, s.taken.frame, before, s.shift, obs.t)
+            event = cam.events.confirmed(track, s.taken.frame.bgr(), before, s.shift, obs.t)
             self.tracker.mark_confirmed(track, obs, event)
             self._absorb_track(cam, s, track.box)
             if event is not None:
@@ -357,7 +362,7 @@ class CameraPipeline:
             return event
         when = self.clock.now() if s.taken.wall is None else s.taken.wall
         folder = self.evidence.write(
-            event, s.taken.frame, before, cam.maps.zoneset, wall=when, pts=s.taken.pts
+            event, s.taken.frame.bgr(), before, cam.maps.zoneset, wall=when, pts=s.taken.pts
         )
         return event.with_evidence(str(folder))
 

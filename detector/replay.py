@@ -1,6 +1,6 @@
 """The one replay loop: sampled frames into a pipeline at stream time = pts × speed.
 
-``sitewatch replay`` and the evaluation on synthetic scenes (``detector.evaluation``)
+``sitewatch replay`` and the evaluation on synthetic scenes (``sitewatch.evaluation``)
 both run it, so a scene scored in the tests is replayed exactly as the command does.
 """
 
@@ -33,5 +33,5 @@ def replay(
         raise ValueError(f"speed must be > 0, got {speed}")
     for frame in frames:
         t0 = time.process_time()
-        found = pipe.process(frame.image, frame.pts * speed, wall=frame.wall, pts=frame.pts)
+        found = pipe.process(frame.picture, frame.pts * speed, wall=frame.wall, pts=frame.pts)
         yield Step(frame, found, time.process_time() - t0)

@@ -18,6 +18,7 @@ from detector.reference import Reference, ReferenceSet
 from detector.registration import Shift
 from detector.reporting import EventMaker
 from detector.zonemaps import ZoneMaps
+from streams.picture import Picture
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Sample:
         t: float
         wall: float | None
         pts: float
-        frame: np.ndarray  # source BGR (evidence, transient model)
+        frame: Picture  # the source picture (full-size BGR on demand: evidence, models)
         prep: Prepared  # analysis-size maps
 
     taken: Frame

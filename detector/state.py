@@ -28,7 +28,7 @@ class StateStore:
         refs.save(self.folder)
         write_json(self.folder / "tracks.json", tracker.to_json())
         tmp = self.folder / ".tracks.tmp.npz"
-        np.savez_compressed(tmp, **tracker.crops())  # type: ignore[arg-type]
+        np.savez(tmp, **tracker.crops())  # type: ignore[arg-type]
         tmp.replace(self.folder / "tracks.npz")
 
     def load(self, refs: ReferenceSet, tracker: Tracker) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from detector.backends.base import Backend
 from detector.reporting import Labeler
 from detector.tracks import Track
+from streams.picture import Picture
 
 PEOPLE_AND_VEHICLES = frozenset(
     {"person", "bicycle", "car", "motorcycle", "bus", "train", "truck", "boat"}
@@ -85,7 +86,7 @@ class TransientFilter:
 
     def review(
         self,
-        frame: np.ndarray,
+        frame: Picture | np.ndarray,
         tracks: Sequence[Track],
         changed: np.ndarray,
         scale: float,
@@ -120,14 +121,15 @@ class TransientFilter:
         for k in due:
             x1, y1, x2, y2 = ((np.array(k.box, np.float32) + offset) / scale).tolist()
             around.append((x1, y1, x2, y2))
-        found = self.detect(frame, around)
+        image = Picture.of(frame).bgr()  # full size, converted only when a look is due
+        found = self.detect(image, around)
         found_analysis = found * scale - offset
         verdicts = {}
         for track, box in zip(due, around, strict=True):
             transient = covered_change(changed, track.box, found_analysis) >= self.cover
             if transient and labeler is not None:
                 x1, y1, x2, y2 = (int(v) for v in box)
-                named = labeler.label(np.ascontiguousarray(frame[y1:y2, x1:x2]))
+                named = labeler.label(np.ascontiguousarray(image[y1:y2, x1:x2]))
                 transient = named is None or named[1] < STRUCTURE_WINS
             verdicts[track.id] = transient
         return verdicts

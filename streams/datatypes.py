@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+    from streams.picture import Picture
 
 
 class SourceError(Exception):
@@ -16,14 +20,20 @@ class SourceError(Exception):
 class SampledFrame:
     """One decoded frame, taken every ``sample_interval`` of stream time."""
 
-    image: np.ndarray
-    """BGR uint8, H×W×3."""
+    picture: Picture
+    """The decoded picture, converted on demand (``picture.scaled(w, h)``: small BGR
+    straight from the decoder's YUV; ``picture.bgr()``: full size)."""
     pts: float
     """Seconds of stream time since the source's first packet (continues across reconnects)."""
     wall: float
     """Clock time when the frame's packet was read."""
     keyframe: bool
     """True when the frame is a keyframe (decoded alone, without its GOP)."""
+
+    @property
+    def image(self) -> np.ndarray:
+        """The full-size BGR uint8 image, H×W×3 (converted at the first use, then kept)."""
+        return self.picture.bgr()
 
 
 class StreamState(StrEnum):

@@ -242,9 +242,9 @@ class Source:
             return ring_packet, []
         samples = sampler.feed(packet, pts)
         frames = []
-        for image, fpts, key in samples:
+        for picture, fpts, key in samples:
             self._status.frame()
-            frames.append(SampledFrame(image=image, pts=fpts, wall=wall, keyframe=key))
+            frames.append(SampledFrame(picture=picture, pts=fpts, wall=wall, keyframe=key))
         return ring_packet, frames
 
 

@@ -17,8 +17,8 @@ from detector.frames import (
     texture_change,
 )
 from detector.registration import Registrar
-from detector.synth.scene import Build, render
-from detector.synth.suite import get_scenario
+from synth.scene import Build, render
+from synth.suite import get_scenario
 
 H = 3600.0
 
@@ -116,3 +116,18 @@ def test_lit_window_in_a_dim_frame_is_a_light() -> None:
 def test_prepare_rejects_a_grey_image() -> None:
     with pytest.raises(ValueError, match="frame_bgr"):
         prepare(np.zeros((10, 10), np.uint8), 384)
+
+
+def test_tone_curve_fit_matches_lstsq_and_survives_a_flat_reference() -> None:
+    from detector.frames import _least_squares, tone_difference
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3000)
+    basis = np.stack([x**k for k in range(3)], axis=1)
+    y = 0.3 + 1.7 * x - 0.2 * x * x + rng.normal(0, 0.01, x.size)
+    expected = np.linalg.lstsq(basis, y, rcond=None)[0]
+    assert np.allclose(_least_squares(basis, y), expected, rtol=1e-9, atol=1e-12)
+    cur = rng.normal(size=(40, 60)).astype(np.float32)
+    flat = tone_difference(cur, np.zeros_like(cur))  # singular fit: lstsq takes over
+    assert np.isfinite(flat).all()  # only a constant taken out: the same spread
+    assert np.isclose(float(flat.std()), float(cur.std()), rtol=1e-4)

@@ -97,3 +97,14 @@ def test_reference_set_saves_and_restores(tmp_path: Path) -> None:
 def test_warmup_must_be_positive() -> None:
     with pytest.raises(ValueError, match="warmup"):
         Reference(SHAPE, COLOR, warmup=0)
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 6])
+def test_median_of_colour_pictures_is_numpys_median(count: int) -> None:
+    from detector.reference import median_of
+
+    rng = np.random.default_rng(count)
+    images = [rng.integers(0, 256, (9, 11, 3), dtype=np.uint8) for _ in range(count)]
+    images[0][0, 0] = 255  # ties and extremes
+    expected = np.median(np.stack(images), axis=0).astype(np.uint8)
+    assert np.array_equal(median_of(images), expected)
