@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sitewatch.db import check_url
 
 if TYPE_CHECKING:
+    from api.notify.channels import NotifySettings
     from api.settings import ApiSettings
     from sitewatch.config.site import SiteConfig
 
@@ -34,7 +35,7 @@ def load_settings(config: str | Path, environ: Mapping[str, str] | None = None) 
 
 def settings_from_site(site: SiteConfig, environ: Mapping[str, str] | None = None) -> ApiSettings:
     from api.evidence_store import JPEG, MP4, PDF, PNG
-    from api.settings import ApiSettings, SettingsError, secret_key
+    from api.settings import ApiSettings, SettingsError, TileLayer, secret_key
     from sitewatch.casedb import site_spec
 
     env = os.environ if environ is None else environ
@@ -50,6 +51,7 @@ def settings_from_site(site: SiteConfig, environ: Mapping[str, str] | None = Non
         raise SettingsError(f"{ENV_PUBLIC_URL}: must start with http:// or https://")
     evidence_dir = Path(env.get(ENV_EVIDENCE_DIR) or site.storage.evidence_dir)
     limits = site.storage.max_upload
+    p = site.pages
     mib = 1 << 20
     return ApiSettings(
         database_url=db_url,
@@ -66,4 +68,38 @@ def settings_from_site(site: SiteConfig, environ: Mapping[str, str] | None = Non
         policy=site.workflow.policy(),
         site=site_spec(site),
         ground={c.id: (c.ground.ground_map(), c.resolution) for c in site.cameras if c.ground},
+        tiles=TileLayer(p.tile_url, p.tile_attribution, p.tile_max_zoom) if p.tile_url else None,
+        notify=notify_settings(site, env),
+    )
+
+
+def notify_settings(site: SiteConfig, environ: Mapping[str, str] | None = None) -> NotifySettings:
+    """The ``notify:`` section as plain values; secrets read from the environment here."""
+    import datetime as dt
+
+    from api.notify.channels import ChannelSettings, NotifySettings
+    from api.settings import SettingsError
+
+    n = site.notify
+    channels = []
+    for i, c in enumerate(n.channels):
+        try:
+            secret, password = c.secret_value(environ), c.password_value(environ)
+        except ValueError as exc:
+            raise SettingsError(f"notify.channels[{i}] ({c.name}): {exc}") from None
+        channels.append(
+            ChannelSettings(
+                name=c.name, kind=c.type, url=c.url or "", secret=secret,
+                markdown=c.format == "markdown", language=c.language,
+                events=frozenset(c.events), quiet=c.quiet(), digest=c.digest,
+                timeout_s=c.timeout, host=c.host or "", port=c.port, security=c.security,
+                user=c.user or "", password=password, sender=c.sender or "",
+                ca_file=str(c.ca_file or ""),
+            )
+        )  # fmt: skip
+    return NotifySettings(
+        channels=tuple(channels),
+        reminders=tuple(sorted((dt.timedelta(seconds=r) for r in n.reminders), reverse=True)),
+        offline_after=dt.timedelta(seconds=n.offline_after),
+        digest_every=dt.timedelta(seconds=n.digest_every),
     )

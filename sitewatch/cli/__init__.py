@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "sitewatch.cli.worker_cmd",
     "sitewatch.cli.db_cmd",
     "sitewatch.cli.api_cmd",
+    "sitewatch.cli.notify_cmd",
     "sitewatch.cli.run_cmd",
 ]
 

@@ -10,6 +10,8 @@ from pydantic import Field, ValidationInfo, field_validator
 from detector.settings import DetectorSettings
 from sitewatch.config.ground import GroundConfig
 from sitewatch.config.loader import Loc, load_model
+from sitewatch.config.notify import NotifyConfig
+from sitewatch.config.pages import PagesConfig
 from sitewatch.config.types import Host, SafeId, StrictModel, check_camera_url
 from sitewatch.config.units import UnitsConfig, units_checks
 from sitewatch.config.worker import WorkerConfig
@@ -129,6 +131,9 @@ class SiteConfig(StrictModel):
         default_factory=DatabaseConfig, description="Where cases and detections are kept."
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The API and web pages.")
+    pages: PagesConfig = Field(
+        default_factory=PagesConfig, description="The web pages' maps (an optional tile server)."
+    )
     storage: StorageConfig = Field(
         default_factory=StorageConfig, description="Folders for evidence and detector state."
     )
@@ -139,6 +144,10 @@ class SiteConfig(StrictModel):
     worker: WorkerConfig = Field(
         default_factory=WorkerConfig,
         description="The detector worker: API delivery, heartbeats, metrics, MQTT, webhooks.",
+    )
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig,
+        description="Notifications: channels (robots, webhooks, e-mail), quiet hours, digests.",
     )
 
     def camera(self, camera_id: str) -> CameraConfig:
