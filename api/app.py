@@ -148,6 +148,7 @@ def create_app(
         app.include_router(module.router)
     pages.install(app)  # the web pages and /static
     app.include_router(ops_router(services.metrics, engine_check(services.engine)))
+    app.add_middleware(detections.FastIngest, route=detections.ingest_route())  # in the limit
     limit = max(settings.upload_limits.values(), default=1 << 20) * 2 + (1 << 20)
     app.add_middleware(BodyLimit, limit=limit)
     metrics = services.metrics  # outermost: it times and logs 413s from BodyLimit too

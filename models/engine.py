@@ -47,7 +47,8 @@ def make_engine(url: str) -> Engine:
         kwargs["pool_recycle"] = 1800  # older connections are reopened (idle timeouts, NAT)
         # Connections kept open: an overflow connection is closed when it is returned, and
         # opening one forks a PostgreSQL backend (~1 ms of its CPU), so size the pool for a
-        # process's usual concurrency (the ingest runs up to 10 database calls at once).
+        # process's usual concurrency (the ingest runs 2 database calls at once, the
+        # other routes' threads more).
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 10
     engine = sa.create_engine(parsed, **kwargs)

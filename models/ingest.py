@@ -33,9 +33,12 @@ from models.ingest_sql import (
     NEW_EVIDENCE,
     OPEN_CASE_PG,
     OPEN_CASES,
+    OPEN_CASES_PG,
     SEEN,
+    fetch,
     insert_detection,
     lock_and_insert_pg,
+    run_pg,
 )
 from models.policy import WorkflowPolicy
 from models.workflow import Actor, FileRef, Refusal
@@ -129,7 +132,8 @@ def ingest(
     unchanged.
 
     A worker whose grants do not cover the camera's unit is refused (``foreign_unit``).
-    SQLAlchemy Core only, a handful of statements. The detection is inserted first, without
+    SQLAlchemy Core statements, a handful (on PostgreSQL the hot ones run straight on the
+    psycopg connection: :func:`models.ingest_sql.run_pg`). The detection is inserted first, without
     a lock (``ON CONFLICT DO NOTHING``: a repeat inserts nothing, then is one read, and
     takes no lock). A new one then locks its camera, reads the camera's open cases, and
     opens one or joins one; on PostgreSQL opening is one statement (case, timeline line,
@@ -213,8 +217,8 @@ def _insert(
         opened_case=False,
     )
     if conn.dialect.name == "postgresql":
-        row = conn.execute(lock_and_insert_pg(), values).one_or_none()
-        return None if row is None else (row.id, row.unit_id, row.path)
+        rows = run_pg(conn, lock_and_insert_pg(), values)
+        return None if not rows else (rows[0][0], rows[0][1], rows[0][2])
     det_id = conn.execute(insert_detection(conn.dialect.name), values).scalar_one_or_none()
     if det_id is None:
         return None
@@ -222,14 +226,15 @@ def _insert(
 
 
 def _repeat(conn: sa.Connection, key: str, body: str, actor: Actor) -> IngestResult | None:
-    det = conn.execute(SEEN, {"key": key}).one_or_none()
-    if det is None:
+    rows = fetch(conn, SEEN, {"key": key})
+    if not rows:
         return None
-    if det.path is not None and not actor.reaches(det.path):
+    det_id, case_id, opened_case, body_sha256, path = rows[0]
+    if path is not None and not actor.reaches(path):
         raise Refusal("foreign_unit", f"{actor.name} holds no grant for this detection's camera")
-    if det.body_sha256 != body:
+    if body_sha256 != body:
         raise Refusal("conflict", "this Idempotency-Key was used before with another body")
-    return IngestResult(det.id, det.case_id, det.opened_case, repeat=True)
+    return IngestResult(det_id, case_id, opened_case, repeat=True)
 
 
 def _lock_camera(
@@ -254,8 +259,9 @@ def _best_open_case(
     x1, y1, x2, y2 = det.box
     params = {"camera": det.v["camera"], "zone": det.v["zone"], "stages": list(stages)}
     params |= {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
-    rows = conn.execute(OPEN_CASES, params).all()
-    scored = [(iou(det.box, (r.x1, r.y1, r.x2, r.y2)), -r.id, r.stage) for r in rows]
+    pg = conn.dialect.name == "postgresql"
+    rows = fetch(conn, OPEN_CASES_PG if pg else OPEN_CASES, params)  # id, stage, x1 … y2
+    scored = [(iou(det.box, (r[2], r[3], r[4], r[5])), -r[0], r[1]) for r in rows]
     best = max(scored, default=None)
     return (-best[1], best[2]) if best is not None and best[0] >= min_iou else None
 
@@ -339,7 +345,7 @@ def _open_case(
     )
     params |= {"audit_prefix": prefix, "audit_at": det.now, "audit_actor": det.actor.name}
     params |= {"audit_action": entry["action"], "audit_entity": "case"}
-    case_id, _event_id, seq = conn.execute(OPEN_CASE_PG, params).one()
+    ((case_id, _event_id, seq),) = run_pg(conn, OPEN_CASE_PG, params)
     return int(case_id), seq is not None
 
 
