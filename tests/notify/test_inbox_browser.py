@@ -11,13 +11,11 @@ from api.notify.sender import Backoff, deliver_due
 from api.scheduler import scan_once
 from models import notify
 from tests.pages.browser import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PHONE,
     Problems,
     axe_check,
-    require_chromium,
+    launch,
     serve,
 )
 from tests.pages.conftest import PASSWORD, Api, api, new_case
@@ -37,41 +35,36 @@ def _context(browser: Any, site: str, who: str, lang: str) -> Any:
 
 
 def test_inbox_and_failed_pages_in_a_browser(api: Api) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
     new_case(api, 1)
     new_case(api, 2)
     scan_once(api.services)
     with api.services.session() as s, s.begin():
-        notify.queue_channel(s, event="e1", kind="stage", channel="gone", text="案件 #1",
-                             now=api.clock())  # fmt: skip
+        notify.queue_channel(
+            s, event="e1", kind="stage", channel="gone", text="案件 #1", now=api.clock()
+        )
     deliver_due(api.services.engine, {}, now=api.clock(), backoff=Backoff(max_attempts=1))
     problems = Problems()
-    with sync_playwright() as p, serve(api.client.app) as site:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            for lang in ("zh_CN", "en"):
-                for who, path in (("operator", "/inbox"), ("admin", "/admin/notifications")):
-                    ctx = _context(browser, site, who, lang)
-                    page = ctx.new_page()
-                    problems.watch(page)
-                    page.goto(site + path, wait_until="load")
-                    axe_check(page, problems, f"{path} {lang}")
-                    page.set_viewport_size(PHONE)
-                    axe_check(page, problems, f"{path} {lang} phone")
-                    ctx.close()
-            ctx = _context(browser, site, "operator", "zh_CN")
-            page = ctx.new_page()
-            problems.watch(page)
-            page.goto(site + "/inbox", wait_until="load")
-            assert page.inner_text(".inbox-count .count") == "2"
-            page.click("button[data-read]")
-            page.wait_for_function("() => document.querySelector('.inbox-count .count')"
-                                   "?.textContent === '1'")  # fmt: skip
-            assert page.locator("li.message.unread").count() == 1
-            ctx.close()
-        finally:
-            browser.close()
+    with launch() as browser, serve(api.client.app) as site:
+        for lang in ("zh_CN", "en"):
+            for who, path in (("operator", "/inbox"), ("admin", "/admin/notifications")):
+                ctx = _context(browser, site, who, lang)
+                page = ctx.new_page()
+                problems.watch(page)
+                page.goto(site + path, wait_until="load")
+                axe_check(page, problems, f"{path} {lang}")
+                page.set_viewport_size(PHONE)
+                axe_check(page, problems, f"{path} {lang} phone")
+                ctx.close()
+        ctx = _context(browser, site, "operator", "zh_CN")
+        page = ctx.new_page()
+        problems.watch(page)
+        page.goto(site + "/inbox", wait_until="load")
+        assert page.inner_text(".inbox-count .count") == "2"
+        page.click("button[data-read]")
+        page.wait_for_function(
+            "() => document.querySelector('.inbox-count .count')?.textContent === '1'"
+        )
+        assert page.locator("li.message.unread").count() == 1
+        ctx.close()
     assert not problems.console, problems.console
     assert not problems.axe, "\n".join(problems.axe)

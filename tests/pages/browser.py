@@ -34,6 +34,20 @@ def require_chromium() -> None:
     pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extras)")
 
 
+@contextmanager
+def launch() -> Iterator[Any]:
+    """Debian's Chromium, headless, for the length of the block (skips without it)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

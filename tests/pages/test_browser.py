@@ -20,14 +20,12 @@ from api.pages.geo import TILE, WIDTH, world_px
 from api.settings import TileLayer
 from tests.models.conftest import detection
 from tests.pages.browser import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PHONE,
     Problems,
     axe_check,
+    launch,
     make_clip,
-    require_chromium,
     serve,
     sign_in,
 )
@@ -39,15 +37,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch() as b:
+        yield b
 
 
 @pytest.fixture()

@@ -12,13 +12,11 @@ import pytest
 
 from api.scheduler import scan_once
 from tests.pages.browser import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PHONE,
     Problems,
     axe_check,
-    require_chromium,
+    launch,
     screenshot,
     serve,
 )
@@ -31,15 +29,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch() as b:
+        yield b
 
 
 def _take(api: Api, who: str, cid: int, name: str, **data: Any) -> None:
