@@ -211,6 +211,7 @@ class EvidenceStore:
             created = True
         except FileExistsError:
             created = False
+            os.utime(final)  # in use again: young for the sweep of unreferenced files
         return StoredEvidence(digest, media_type, size, key, created)
 
     def _check_image(self, path: Path, media_type: str) -> None:

@@ -1,21 +1,28 @@
 """The overdue scanner and the check-in cut-off, run inside every API process on a timer.
-Several processes on one PostgreSQL may run them at once: models/ makes each record once."""
+Several processes on one PostgreSQL may run them at once: models/ makes each record once.
+Every ``SWEEP_EVERY`` the timer also deletes evidence files nothing refers to
+(``api.evidence_sweep``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 
 import sqlalchemy as sa
 
 from api.deps import Services
+from api.evidence_sweep import MIN_AGE_S, Swept, sweep
 from api.notify.channels import build_senders
 from api.notify.sender import deliver_due
 from models import notify, scheduler
-from models.tables import Case, StageRun
+from models.tables import Case, Evidence, StageRun
 
 log = logging.getLogger("sitewatch.scheduler")
+
+SWEEP_EVERY = 6 * 3600.0  # s between two sweeps of unreferenced evidence files
+FIRST_SWEEP = 600.0  # s after the start (not while a restarted service is busy)
 
 
 def scan_once(services: Services) -> tuple[int, int]:
@@ -31,6 +38,18 @@ def scan_once(services: Services) -> tuple[int, int]:
         log.info("scheduler: %d overdue stages, %d missed check-ins recorded", overdue, missed)
     _case_gauges(services, now)
     return overdue, missed
+
+
+def sweep_evidence(services: Services, *, min_age: float = MIN_AGE_S) -> Swept:
+    """Delete evidence files that no evidence row refers to, once ``min_age`` seconds old
+    (by the files' own times, not the service clock): the uploads of requests refused
+    after storing them, and uploads cut off by a crash."""
+
+    def referenced(digests: list[str]) -> set[str]:
+        with services.session() as s:
+            return set(s.scalars(sa.select(Evidence.sha256).where(Evidence.sha256.in_(digests))))
+
+    return sweep(services.store, referenced, min_age=min_age)
 
 
 def notify_policy(services: Services) -> notify.NotifyPolicy:
@@ -91,10 +110,14 @@ class Scheduler:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        next_sweep = time.monotonic() + FIRST_SWEEP
         while not self._stop.is_set():
             try:
                 scan_once(self.services)
                 self.runs += 1
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY
+                    sweep_evidence(self.services)
             except Exception:
                 log.exception("scheduler run failed; retrying in %.0f s", self.interval)
             self._stop.wait(self.interval)
