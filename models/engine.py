@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,6 +29,23 @@ def check_url(url: str) -> str:
             "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
         )
     return url
+
+
+def sqlite_beside(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite file (``sqlite:///FILE``) taken as relative to
+    ``base`` (the config file's folder, like every other path in it), not to the working
+    directory; absolute files, in-memory and ``file:`` URIs, other databases: unchanged."""
+    m = _URL_RE.match(url.strip())
+    if m is None or m.group("backend").lower() != "sqlite":
+        return url
+    rest = m.group("rest")
+    if not rest.startswith("/"):
+        return url  # sqlite:// (in memory) or a host part SQLAlchemy will refuse anyway
+    path, sep, query = rest[1:].partition("?")
+    if not path or path == ":memory:" or path.startswith(("/", "file:")):
+        return url
+    prefix = url.strip()[: m.start("rest")]
+    return f"{prefix}/{base / path}{sep}{query}"
 
 
 def make_engine(url: str) -> Engine:

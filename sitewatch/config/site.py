@@ -17,7 +17,7 @@ from sitewatch.config.units import UnitsConfig, units_checks
 from sitewatch.config.worker import WorkerConfig
 from sitewatch.config.workflow import WorkflowConfig
 from sitewatch.config.zones import MaskConfig, ZoneConfig, geofence_checks
-from sitewatch.db import check_url
+from sitewatch.db import check_url, sqlite_beside
 from streams.clock import Duration
 from streams.settings import StreamSettings
 
@@ -53,13 +53,16 @@ class CameraConfig(StreamSettings):
 class DatabaseConfig(StrictModel):
     url: str = Field(
         "sqlite:///sitewatch.db",
-        description="SQLAlchemy URL: sqlite:///FILE (embedded default) or postgresql+psycopg://…",
+        description="SQLAlchemy URL: sqlite:///FILE (embedded default; relative to the config "
+        "file) or postgresql+psycopg://…",
     )
 
     @field_validator("url")
     @classmethod
-    def _valid_url(cls, value: str) -> str:
-        return check_url(value)
+    def _valid_url(cls, value: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("config_dir")
+        url = check_url(value)
+        return url if base is None else sqlite_beside(url, Path(base))
 
 
 class ApiConfig(StrictModel):

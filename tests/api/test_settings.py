@@ -37,7 +37,7 @@ def write_site(tmp_path: Path, text: str = SITE) -> Path:
 
 def test_settings_from_yaml_and_a_generated_key(tmp_path: Path) -> None:
     settings = load_settings(write_site(tmp_path), environ={})
-    assert settings.database_url == "sqlite:///site.db"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'site.db'}"  # beside the config
     assert settings.public_url == "http://127.0.0.1:8100" and not settings.secure_cookies
     assert settings.token_ttl_s == 7200
     assert settings.evidence_dir == tmp_path / "ev"
