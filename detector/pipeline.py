@@ -317,7 +317,7 @@ class CameraPipeline:
             before = self._before(cam, s, self._knowing(cam, s, track, obs))
             if self._departed(cam, s, track, obs, before):  # the scene returned to normal
                 self.tracker.remove(track)
-                self._absorb_track(cam, s, track.box)
+                self._absorb_track(cam, s, track.box, relearn=True)
                 continue
             event = cam.events.confirmed(track, s.taken.frame.bgr(), before, s.shift, obs.t)
             self.tracker.mark_confirmed(track, obs, event)
@@ -366,11 +366,18 @@ class CameraPipeline:
         )
         return event.with_evidence(str(folder))
 
-    def _absorb_track(self, cam: CameraState, s: Sample, box: tuple[int, int, int, int]) -> None:
-        """Take the region as it is now into this mode's reference; other modes relearn it."""
+    def _absorb_track(
+        self, cam: CameraState, s: Sample, box: tuple[int, int, int, int], relearn: bool = False
+    ) -> None:
+        """Take the region as it is now into this mode's reference; other modes relearn it.
+        ``relearn`` (a departure: the empty place): this mode relearns it too, from this
+        sample and the next ones, so that a cloud's shadow passing in this one does not
+        stay in the reference as an edge that would later be taken for a structure."""
         mask = region_mask(box, s.result.changed)
         color = cam.refs.picture(s.taken.frame, s.shift)
         cam.refs.take_region(s.mode, mask, s.aligned, s.chroma, color)
+        if relearn:
+            s.ref.forget(mask)
         cam.finder.streak[mask] = 0
 
     def _update_reference(self, cam: CameraState, s: Sample) -> None:

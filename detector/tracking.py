@@ -38,6 +38,7 @@ LOOK_CHANGED = 0.5  # normalised grey difference to its template that counts as 
 GROWTH_WINDOW = 86400.0  # s after confirmation during which a structure may still grow
 LOOK_FLOOR = 0.06  # a place unknown to the reference keeps its look within this distance …
 LOOK_JUMP = 4.0  # … or this many times its usual distance to its template
+LOOK_WINDOW = 5  # the transient model's latest looks at a track that decide whether it is
 
 
 class Tracker:
@@ -59,6 +60,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self._next_id = 1
         self._seen: set[int] = set()  # track ids seen in the latest sample
+        self._latest: Observation | None = None  # the latest sample observed
 
     @property
     def pending(self) -> list[Track]:
@@ -74,7 +76,7 @@ class Tracker:
     def observe(self, obs: Observation) -> None:
         """Match regions to tracks, start new tracks, count hits and misses."""
         matched: dict[int, list[tuple[Box, float]]] = {}
-        self._seen = set()
+        self._seen, self._latest = set(), obs
         for box, zone, strength in obs.regions:
             owner = self._merge_owners(box, obs.t)
             if owner is None:
@@ -93,7 +95,8 @@ class Tracker:
 
     def _merge_owners(self, box: Box, t: float) -> Track | None:
         """The track ``box`` belongs to; pending tracks it joins are merged into the oldest
-        (lights and mere light or shadow stay apart: they never make a structure bigger)."""
+        (lights and mere light or shadow stay apart: they never make a structure bigger;
+        in unsteady light none are merged)."""
         # a change on or just beside a known structure (its shadow as the sun moves, an
         # edge the box missed) is that structure, unless it is at least half its size
         # (of any size while the structure is new: a slow build is reported once, when its
@@ -118,6 +121,10 @@ class Tracker:
             return None
         owners.sort(key=lambda k: k.first_seen)
         keep = owners[0]
+        if self._latest is not None and not self._latest.light_ok:
+            # in unsteady light (dusk, a passing cloud) candidates are not merged: a lamp or
+            # a window lit beside a new extension would restart its clock
+            return keep
         for other in owners[1:]:
             keep.box = bx.union([keep.box, other.box])
             keep.stable_since = max(keep.stable_since, other.stable_since)
@@ -156,6 +163,10 @@ class Tracker:
             return bool(parts) or float(track.crop(obs.changed).mean()) >= 0.25
         if float(track.crop(obs.visible).mean()) < 0.6:
             return None
+        if track.misses:
+            # missing where last compared: its look alone cannot bring it back (the place
+            # keeps its look when nothing is there at all — a cloud's edge that has passed)
+            return None
         template = track.templates.get(obs.mode)
         if template is None:
             track.templates[obs.mode] = track.crop(obs.norm).copy()
@@ -187,8 +198,8 @@ class Tracker:
         if parts:
             track.strength = max(s for _, s in parts)
             new_box = bx.union([b for b, _ in parts])
-            if not obs.light_ok and bx.iou(new_box, track.box) < 0.5:
-                new_box = track.box  # in dusk light a track grows only a little at a time
+            if not obs.light_ok and not self._settled(track.box, new_box):
+                new_box = track.box  # in unsteady light it keeps its box (and its clock)
             if self._moved_or_grown(track, new_box, obs):
                 return
         template = track.templates.get(obs.mode)
@@ -214,9 +225,9 @@ class Tracker:
         same place (a shadow lengthening, a last part added): the box grows, the clock
         runs on. Grown a lot or moved (still being built, or not one object): restart.
         """
-        iou = bx.iou(new_box, track.box)
-        if bx.inside(new_box, track.box) >= 0.9 or iou >= self.settle_iou:
+        if self._settled(track.box, new_box):
             return False
+        iou = bx.iou(new_box, track.box)
         if iou >= 0.5 and bx.inside(track.box, new_box) >= 0.9:
             track.box = bx.union([track.box, new_box])
             track.templates = {obs.mode: track.crop(obs.norm).copy()}
@@ -225,6 +236,10 @@ class Tracker:
             return False  # its shadow swung round as the sun moved: the box and clock stay
         self._resettle(track, new_box, obs)
         return True
+
+    def _settled(self, box: Box, new_box: Box) -> bool:
+        """Is ``new_box`` the same place as ``box`` (inside it, or overlapping it closely)?"""
+        return bx.inside(new_box, box) >= 0.9 or bx.iou(new_box, box) >= self.settle_iou
 
     @staticmethod
     def _grown_by_light(track: Track, new_box: Box, obs: Observation) -> bool:
@@ -244,6 +259,7 @@ class Tracker:
         track.stable_since = obs.t
         track.templates = {obs.mode: track.crop(obs.norm).copy()}
         track.transient_checked = -(10**9)
+        track.looks = []
 
     def confirm_due(self, confirm_after: dict[str, float], t: float) -> list[Track]:
         """Pending tracks seen now, not transient, stable for their zone's ``confirm_after``."""
@@ -292,8 +308,12 @@ class Tracker:
         """Look for the confirmed structure's disappearance (changed back towards before)."""
         if not self.comparable(track, obs):
             return
-        gone = float(track.crop(obs.changed).mean()) >= 0.35
         before = track.before.get(obs.mode)
+        if before is None and track.before:
+            # what stood here before is known in another light mode only: this one (a
+            # night learnt after the confirmation) cannot tell a demolition from more work
+            return
+        gone = float(track.crop(obs.changed).mean()) >= 0.35
         after = track.templates.get(obs.mode)
         if gone and before is not None and after is not None:
             cur = track.crop(obs.norm)
@@ -313,14 +333,28 @@ class Tracker:
         return out
 
     def apply_transient(self, verdicts: Mapping[int, bool], sample: int) -> None:
-        """The transient model's verdicts (track id → transient) of sample ``sample``: a
-        transient track's stability clock restarts (only time without them counts)."""
+        """The transient model's verdicts (track id → transient) of sample ``sample`` (the
+        latest observed): a transient track's stability clock restarts (only time without
+        them counts).
+
+        A small model misses a parked van now and then (shade, a cloud, dusk), and sees a
+        truck in an excavator now and then; one look must not decide either. A track
+        found transient stays so while most of its latest ``LOOK_WINDOW`` looks found
+        people, vehicles or animals over it, and where the reference of this light mode
+        does not know its place (an infrared night after a day) a look that finds nothing
+        does not clear it: the model's misses there say nothing about what stands."""
+        obs = self._latest
         for track in self.pending:
             if track.id not in verdicts:
                 continue
-            track.transient = verdicts[track.id]
             track.transient_checked = sample
-            if track.transient:
+            found = verdicts[track.id]
+            unknown = obs is not None and not self.comparable(track, obs)
+            if not found and track.transient and unknown:
+                continue
+            track.looks = [*track.looks, found][-LOOK_WINDOW:]
+            track.transient = found or 2 * sum(track.looks) > len(track.looks)
+            if found:
                 track.stable_since = track.last_seen
 
     def flag_lights(self, gray: np.ndarray, luma: float) -> None:
@@ -332,7 +366,7 @@ class Tracker:
     def clear(self) -> None:
         """Forget every track (the camera looks at another place now)."""
         self.tracks.clear()
-        self._seen = set()
+        self._seen, self._latest = set(), None
 
     def remove(self, track: Track) -> None:
         self.tracks.remove(track)

@@ -56,6 +56,7 @@ class Track:
     illumination: bool = False  # looks like light or shadow on the same surface, not a new thing
     look_noise: float = 0.0  # usual distance to its template where the reference cannot tell
     transient_checked: int = -(10**9)  # sample index of the last transient-model check
+    looks: list[bool] = field(default_factory=list)  # latest transient-model verdicts
     confirmed_at: float | None = None
     reported: bool = True  # False: confirmed but its class does not count in the zone
     gone_since: float | None = None
@@ -85,6 +86,8 @@ class Track:
             "stable_since": self.stable_since,
             "state": self.state.value,
             "strength": self.strength,
+            "transient": self.transient,
+            "looks": list(self.looks),
             "confirmed_at": self.confirmed_at,
             "reported": self.reported,
             "label": self.label,
@@ -104,6 +107,8 @@ class Track:
             stable_since=float(d["stable_since"]),
             state=TrackState(d["state"]),
             strength=float(d.get("strength", 1.0)),
+            transient=bool(d.get("transient", False)),
+            looks=[bool(v) for v in d.get("looks", [])],
             confirmed_at=None if d.get("confirmed_at") is None else float(d["confirmed_at"]),
             reported=bool(d.get("reported", True)),
             label=str(d.get("label", "change")),

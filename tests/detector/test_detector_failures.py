@@ -8,6 +8,7 @@ result must be the same: reported once and in time, or nothing reported.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,13 @@ from detector.backends import load_backend
 from detector.backends.base import Backend
 from detector.events import Event
 from detector.evidence import EvidenceWriter, folder_name, site_zone
-from detector.frames import prepare
+from detector.frames import LightMode, prepare
 from detector.ghosts import looks_departed, stands_out
 from detector.pipeline import CameraPipeline
 from detector.reporting import event_json
 from detector.settings import DetectorSettings
-from detector.tracks import explained_by_light
+from detector.tracking import Tracker
+from detector.tracks import Observation, Track, TrackState, explained_by_light
 from detector.view import ViewGuard, ViewState
 from sitewatch.evaluation import pipeline_for
 from synth.evaluation import score
@@ -183,3 +185,46 @@ def test_something_that_left_is_told_from_something_that_came() -> None:
     assert looks_departed(empty, with_van, box)  # the reference had it; it is gone now
     assert not looks_departed(with_van, empty, box)  # it arrived: a change, not a departure
     assert stands_out(with_van, box) > 2 * stands_out(empty, box)
+
+
+def test_more_work_at_night_on_a_structure_confirmed_by_day_is_not_its_demolition() -> None:
+    """A slow build confirmed by day (its look before known by day only) goes on through
+    an infrared night whose reference learnt it after the confirmation: the night's
+    changes there are more work, not the place turning back to what it was."""
+    shape, box = (60, 80), (20, 20, 50, 40)
+    rng = np.random.default_rng(3)
+    tracker = Tracker()
+    built = Track(1, "yard", box, 0.0, 0.0, 0.0, state=TrackState.CONFIRMED, confirmed_at=0.0)
+    built.before = {LightMode.DAY: np.zeros((20, 30), np.float32)}
+    tracker.tracks.append(built)
+    changed = np.zeros(shape, bool)
+    changed[20:40, 20:50] = True  # the place changed again, in infrared
+    for k in range(1, 30):
+        norm = rng.normal(0, 1, shape).astype(np.float32)
+        visible = np.ones(shape, bool)
+        tracker.observe(
+            Observation(
+                600.0 * k, k, LightMode.INFRARED, norm, norm * 0, changed, visible, visible, []
+            )
+        )
+    assert built.gone_since is None and tracker.gone_due({"yard": 7200.0}, 600.0 * 30) == []
+
+
+def test_candidates_are_not_merged_in_unsteady_light() -> None:
+    """At dusk a window lit beside a finished extension must not join it (and restart its
+    clock); in steady light parts that touch are one candidate."""
+    shape = (60, 80)
+    flat = np.zeros(shape, np.float32)
+    for steady in (False, True):
+        tracker = Tracker()
+        built = Track(1, "yard", (10, 20, 30, 40), 0.0, 0.0, 0.0)
+        lamp = Track(2, "yard", (36, 20, 44, 30), 3000.0, 3000.0, 3000.0)
+        tracker.tracks += [built, lamp]
+        changed = np.zeros(shape, bool)
+        changed[20:40, 10:44] = True
+        region = ((28, 20, 38, 30), "yard", 2.0)  # between the two, touching both
+        seen = np.ones(shape, bool)
+        obs = Observation(3600.0, 12, LightMode.DAY, flat, flat, changed, seen, seen, [region])
+        tracker.observe(dataclasses.replace(obs, light_ok=steady))
+        assert (lamp in tracker.tracks) is not steady
+        assert built.stable_since == (3000.0 if steady else 0.0)
