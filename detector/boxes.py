@@ -27,6 +27,12 @@ def intersection(a: BoxF, b: BoxF) -> float:
     return ix * iy
 
 
+def common(a: Box, b: Box) -> Box | None:
+    """The box ``a`` and ``b`` share, or None when they do not overlap."""
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
+
+
 def iou(a: BoxF, b: BoxF) -> float:
     """Intersection over union."""
     inter = intersection(a, b)

@@ -30,8 +30,10 @@ from detector.tracks import (
     Track,
     TrackState,
     explained_by_light,
+    grown_by_light,
     illumination_only,
     texture_distance,
+    turned_back,
 )
 
 LOOK_CHANGED = 0.5  # normalised grey difference to its template that counts as changed
@@ -232,26 +234,21 @@ class Tracker:
             track.box = bx.union([track.box, new_box])
             track.templates = {obs.mode: track.crop(obs.norm).copy()}
             return False
-        if self.comparable(track, obs) and self._grown_by_light(track, new_box, obs):
-            return False  # its shadow swung round as the sun moved: the box and clock stay
+        if self.comparable(track, obs):
+            if grown_by_light(track.box, new_box, obs):
+                return False  # its shadow swung round as the sun moved: the box and clock stay
+            core = bx.common(track.box, new_box)  # what it keeps when a side turned back
+            sun = obs.mode is LightMode.DAY  # by day: shadows that move with the sun
+            if sun and core and self._settled(core, new_box) and turned_back(track.box, core, obs):
+                track.box = new_box  # its morning shadow left, the rest is the same place
+                track.templates = {obs.mode: track.crop(obs.norm).copy()}
+                return False
         self._resettle(track, new_box, obs)
         return True
 
     def _settled(self, box: Box, new_box: Box) -> bool:
         """Is ``new_box`` the same place as ``box`` (inside it, or overlapping it closely)?"""
         return bx.inside(new_box, box) >= 0.9 or bx.iou(new_box, box) >= self.settle_iou
-
-    @staticmethod
-    def _grown_by_light(track: Track, new_box: Box, obs: Observation) -> bool:
-        """Is all the region gained beyond the track's box only light or shadow on the
-        same surface (``explained_by_light``)?"""
-        x1, y1, x2, y2 = new_box
-        added = obs.changed[y1:y2, x1:x2].copy()
-        ox1, oy1, ox2, oy2 = track.box
-        added[max(0, oy1 - y1) : max(0, oy2 - y1), max(0, ox1 - x1) : max(0, ox2 - x1)] = False
-        cur, ref = obs.norm[y1:y2, x1:x2], obs.reference[y1:y2, x1:x2]
-        chroma = None if obs.chroma_diff is None else obs.chroma_diff[y1:y2, x1:x2]
-        return explained_by_light(cur, ref, added, chroma)
 
     def _resettle(self, track: Track, box: Box, obs: Observation) -> None:
         """The region moved, grew or changed its look: its stability clock restarts."""

@@ -167,6 +167,30 @@ def explained_by_light(
     return True
 
 
+def grown_by_light(box: Box, new_box: Box, obs: Observation) -> bool:
+    """Is all the region gained beyond ``box`` in ``new_box`` only light or shadow on the
+    same surface (``explained_by_light``)?"""
+    x1, y1, x2, y2 = new_box
+    added = obs.changed[y1:y2, x1:x2].copy()
+    ox1, oy1, ox2, oy2 = box
+    added[max(0, oy1 - y1) : max(0, oy2 - y1), max(0, ox1 - x1) : max(0, ox2 - x1)] = False
+    cur, ref = obs.norm[y1:y2, x1:x2], obs.reference[y1:y2, x1:x2]
+    chroma = None if obs.chroma_diff is None else obs.chroma_diff[y1:y2, x1:x2]
+    return explained_by_light(cur, ref, added, chroma)
+
+
+TURNED_BACK = 0.25  # a part of a box changed in less of it than this shows the reference again
+
+
+def turned_back(box: Box, kept: Box, obs: Observation) -> bool:
+    """Does the part of ``box`` outside ``kept`` show what the reference shows again (a
+    morning shadow gone as the noon one falls elsewhere, an edge the box had too much)?"""
+    lost = np.zeros(obs.changed.shape, bool)
+    lost[box[1] : box[3], box[0] : box[2]] = True
+    lost[kept[1] : kept[3], kept[0] : kept[2]] = False
+    return bool(lost.any()) and float(obs.changed[lost].mean()) < TURNED_BACK
+
+
 TEXTURE_KEPT = 0.2  # census distance under which a surface still shows its own texture
 
 

@@ -54,3 +54,21 @@ def test_changes_around_a_pending_structure(light_ok: bool) -> None:
     else:  # dusk: the structure keeps its box and its clock; the rest stays apart
         assert len(tracker.tracks) == 2 and built.stable_since == 0.0
         assert built.box == BUILT
+
+
+@pytest.mark.parametrize("left_turned_back", [True, False])
+def test_a_box_that_sheds_its_morning_shadow_keeps_its_clock(left_turned_back: bool) -> None:
+    """By noon the shed's morning shadow has left its west side and the noon one falls
+    south: the box shifts. If the west side shows the reference again, what remains is
+    the same place and the clock runs on; if it is still changed, the box moved."""
+    morning, noon = (20, 40, 80, 80), (30, 40, 84, 88)
+    tracker = Tracker()
+    for t in (0.0, 300.0):
+        tracker.observe(_obs(t, [morning], light_ok=True))
+    (shed,) = tracker.tracks
+    later = _obs(600.0, [noon], light_ok=True)
+    if not left_turned_back:
+        later.changed[40:80, 20:30] = True  # something still differs there
+    tracker.observe(later)
+    assert shed.box == noon
+    assert (shed.stable_since == 0.0) is left_turned_back
