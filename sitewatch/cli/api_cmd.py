@@ -6,8 +6,14 @@ import argparse
 import datetime as dt
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from sitewatch.cli.common import CommandError, load_site_or_fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from models.tables import User
 
 ROLE_NAMES = (
     "inspector",
@@ -123,6 +129,18 @@ def _refusal(exc: Exception) -> CommandError:
     return CommandError(getattr(exc, "reason", str(exc)))
 
 
+def _user(session: Session, name: str) -> User:
+    """The user called ``name``, or CommandError naming the command that lists users."""
+    import sqlalchemy as sa
+
+    from models.tables import User
+
+    user = session.scalar(sa.select(User).where(User.name == name))
+    if user is None:
+        raise CommandError(f"no user {name!r} (sitewatch users list names them)")
+    return user
+
+
 def run_add(args: argparse.Namespace) -> int:
     from api.accounts import add_user
     from models.enums import Role
@@ -162,19 +180,15 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_grant(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
 
     from api.accounts import add_grant
     from models.enums import Role
-    from models.tables import User
     from models.workflow import Refusal
 
     services = _services(args.config)
     try:
         with services.session() as s, s.begin():
-            user = s.scalar(sa.select(User).where(User.name == args.name))
-            if user is None:
-                raise CommandError(f"no user {args.name!r} (sitewatch users list names them)")
+            user = _user(s, args.name)
             added = add_grant(s, user, Role(args.role), args.unit)
     except Refusal as exc:
         raise _refusal(exc) from None
@@ -205,19 +219,14 @@ def run_email(args: argparse.Namespace) -> int:
     """``sitewatch users email NAME [--address ADDR | --off]``: notify_prefs of one user."""
     import re
 
-    import sqlalchemy as sa
-
     from models import notify
-    from models.tables import User
 
     if args.address is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", args.address):
         raise CommandError(f"--address must be an e-mail address, got {args.address!r}")
     services = _services(args.config)
     try:
         with services.session() as s, s.begin():
-            user = s.scalar(sa.select(User).where(User.name == args.name))
-            if user is None:
-                raise CommandError(f"no user {args.name!r} (sitewatch users list names them)")
+            user = _user(s, args.name)
             prefs = notify.prefs_of(s, user.id)
             if args.address is not None:
                 notify.set_email(s, user.id, args.address, True)
