@@ -29,7 +29,7 @@ from detector.frames import (
     prepare,
 )
 from detector.ghosts import Look, departed
-from detector.reference import Reference, ReferenceSet, absorb_rates, region_mask, sample_weight
+from detector.reference import AdaptClock, Reference, ReferenceSet, absorb_rates, region_mask
 from detector.registration import NO_SHIFT, Registrar, Shift
 from detector.reporting import EventMaker, Labeler
 from detector.sample import CameraState, Sample
@@ -109,7 +109,7 @@ class CameraPipeline:
         self.samples = 0
         self.last_shift: Shift = NO_SHIFT
         self._cam: CameraState | None = None  # built at the first frame (its size fixes it)
-        self._last_t: float | None = None
+        self._adapt = AdaptClock(settings.reference_adapt)  # the slow update's weights
         self._trend = LightTrend()
         self.view = ViewGuard(camera, settings.reaim_after)
         self.departures = 0  # changes found to be a transient object leaving: absorbed
@@ -273,7 +273,7 @@ class CameraPipeline:
         cam.refs.modes.clear()
         cam.finder.reset()
         self.tracker.clear()
-        self._last_t = None
+        self._adapt.reset()
         self.view.relearnt(prep)
 
     def _observe(self, cam: CameraState, s: Sample) -> Observation:
@@ -383,10 +383,9 @@ class CameraPipeline:
     def _update_reference(self, cam: CameraState, s: Sample) -> None:
         """Slow update: unchanged pixels with time constant ``reference_adapt``, changed ones
         4× slower, pending regions and changed parts of confirmed ones not at all."""
-        dt = 0.0 if self._last_t is None else s.taken.t - self._last_t
-        self._last_t = s.taken.t
-        weight = sample_weight(dt, self.settings.reference_adapt)
-        rate = absorb_rates(weight, s.result.changed, s.in_view, self.tracker.tracks)
+        rate = absorb_rates(
+            self._adapt.weight(s.taken.t), s.result.changed, s.in_view, self.tracker.tracks
+        )
         s.ref.absorb(s.aligned, s.chroma, rate, s.luma)
         if self.samples % COLOR_EVERY == 0:  # the "before" picture: the same, less often
             color = cam.refs.picture(s.taken.frame, s.shift)

@@ -75,7 +75,7 @@ class Reference:
         self.samples += 1
         if self.samples < self.warmup:
             return
-        self.mean = np.median(np.stack([b[0] for b in self._buffer]), axis=0).astype(np.float32)
+        self.mean = shade_free_median(np.stack([b[0] for b in self._buffer]))
         chroma = np.median(np.stack([b[1] for b in self._buffer]), axis=0)
         self.chroma_map = chroma.astype(np.float32)
         self.color = median_of([b[2] for b in self._buffer if b[2] is not None])
@@ -242,6 +242,29 @@ class ReferenceSet:
         return restored
 
 
+SHADE_SIGMA = 1 / 64  # width of the shading taken out of warm-up samples (of the image width)
+
+
+def shade_free_median(stack: np.ndarray) -> np.ndarray:
+    """Per-pixel median of normalised warm-up samples (n × h × w) after each sample's soft
+    shading (a Gaussian blur, ``SHADE_SIGMA`` of the width, of its difference to the
+    plain median) is taken out, float32 h × w.
+
+    Cloud shadows passing during a warm-up leave a place shaded in some samples and lit in
+    others; where that split is near half, the plain median switches between the two from
+    pixel to pixel and draws edges that are in no sample (on a flat wall: a candidate the
+    reference never outgrows, since it does not adapt under one). Brought to one light
+    first, the samples agree, and the median keeps what the scene shows in most of them;
+    people passing stay out as before (the blur spreads them thin).
+    """
+    samples = stack.astype(np.float32)  # a float16 buffer: NumPy's median is slower on it
+    plain = np.median(samples, axis=0).astype(np.float32)
+    sigma = max(1.0, SHADE_SIGMA * stack.shape[2])
+    for sample in samples:  # in place: one light, sample by sample
+        sample -= cv2.GaussianBlur(sample - plain, (0, 0), sigma)
+    return np.median(samples, axis=0).astype(np.float32)
+
+
 def median_of(images: list[np.ndarray]) -> np.ndarray:
     """Per-pixel median of uint8 images, as ``np.median(...).astype(np.uint8)`` gives it.
 
@@ -294,6 +317,36 @@ def sample_weight(dt: float, time_constant: float) -> float:
     """Weight of a sample taken ``dt`` seconds after the last: 1 − exp(−Δt / τ)."""
     dt = min(max(dt, 1e-3), time_constant)
     return float(-np.expm1(-dt / time_constant))
+
+
+GAP_COUNTS = 900.0  # s: a longer gap between samples counts as this (or two usual intervals)
+
+
+class AdaptClock:
+    """The weights of the slow reference update, sample by sample (``time_constant`` s).
+
+    A gap in the samples — a lens covered for an hour, a PTZ tour, a camera offline —
+    counts as ``GAP_COUNTS`` seconds at most (or twice the interval before it, when the
+    camera is sampled that sparsely): the first sample after it must not carry an hour's
+    weight into the reference (a pending pile taken for a shadow would be half learnt).
+    """
+
+    def __init__(self, time_constant: float) -> None:
+        self.time_constant = time_constant
+        self._last: float | None = None
+        self._interval = 0.0
+
+    def weight(self, t: float) -> float:
+        dt = 0.0 if self._last is None else t - self._last
+        counted = min(dt, max(GAP_COUNTS, 2.0 * self._interval))
+        self._last = t
+        if dt > 0:
+            self._interval = dt
+        return sample_weight(counted, self.time_constant)
+
+    def reset(self) -> None:
+        self._last = None
+        self._interval = 0.0
 
 
 def write_json(path: Path, obj: object) -> None:

@@ -32,6 +32,7 @@ from detector.tracks import (
     explained_by_light,
     grown_by_light,
     illumination_only,
+    looks_gone,
     texture_distance,
     turned_back,
 )
@@ -40,7 +41,9 @@ LOOK_CHANGED = 0.5  # normalised grey difference to its template that counts as 
 GROWTH_WINDOW = 86400.0  # s after confirmation during which a structure may still grow
 LOOK_FLOOR = 0.06  # a place unknown to the reference keeps its look within this distance …
 LOOK_JUMP = 4.0  # … or this many times its usual distance to its template
-LOOK_WINDOW = 5  # the transient model's latest looks at a track that decide whether it is
+LOOK_WINDOW = 5  # the transient model's latest looks that decide whether a track is transient
+MATCHED_SAMPLES = 3  # samples lit like its reference's a track needs before it is confirmed
+GONE_CHANGED = 0.35  # share of a confirmed box changed that may mean it is gone (its look tells)
 
 
 class Tracker:
@@ -130,6 +133,7 @@ class Tracker:
         for other in owners[1:]:
             keep.box = bx.union([keep.box, other.box])
             keep.stable_since = max(keep.stable_since, other.stable_since)
+            keep.matched = max(keep.matched, other.matched)
             keep.templates = {}
             self.tracks.remove(other)
             self._seen.discard(other.id)
@@ -142,7 +146,7 @@ class Tracker:
 
     def _start(self, box: Box, zone: str, strength: float, obs: Observation) -> Track:
         track = Track(self._next_id, zone, box, obs.t, obs.t, obs.t, strength=strength)
-        track.matched = obs.light_like
+        track.matched = int(obs.light_like)
         track.illumination = illumination_only(track, obs)
         track.templates[obs.mode] = track.crop(obs.norm).copy()
         self._next_id += 1
@@ -193,7 +197,7 @@ class Tracker:
         track.misses = 0
         track.hits += 1
         if self.comparable(track, obs):
-            track.matched |= obs.light_like
+            track.matched += int(obs.light_like)
             track.illumination = illumination_only(track, obs)
         track.last_seen = obs.t
         self._seen.add(track.id)
@@ -265,8 +269,8 @@ class Tracker:
             wait = confirm_after.get(track.zone)
             if wait is None or track.transient or track.lit or track.illumination:
                 continue
-            if not track.matched:
-                continue
+            if track.matched < MATCHED_SAMPLES:
+                continue  # seen too little in light like its reference's to tell
             if not self.seen_now(track):
                 continue
             if t - track.stable_since >= wait:
@@ -275,9 +279,14 @@ class Tracker:
 
     def _one_per_place(self, due: list[Track]) -> list[Track]:
         """Due tracks on the same place are one structure: merged into the oldest, so it is
-        reported once (parts followed apart where no region joined them, at night)."""
+        reported once (parts followed apart where no region joined them, at night); one on
+        the place of a confirmed structure is that structure, already reported (a
+        candidate that started on it in the sample it was confirmed in)."""
         kept: list[Track] = []
         for track in due:
+            if any(bx.overlap(track.box, k.box) > 0.5 for k in self.confirmed):
+                self.tracks.remove(track)
+                continue
             same = next((k for k in kept if bx.overlap(track.box, k.box) > 0.5), None)
             if same is None:
                 kept.append(track)
@@ -310,11 +319,13 @@ class Tracker:
             # what stood here before is known in another light mode only: this one (a
             # night learnt after the confirmation) cannot tell a demolition from more work
             return
-        gone = float(track.crop(obs.changed).mean()) >= 0.35
+        gone = float(track.crop(obs.changed).mean()) >= GONE_CHANGED
         after = track.templates.get(obs.mode)
-        if gone and before is not None and after is not None:
-            cur = track.crop(obs.norm)
-            gone = texture_distance(cur, before) < 0.8 * texture_distance(cur, after)
+        if gone and after is not None:
+            verdict = looks_gone(track.crop(obs.norm), before, after)
+            if verdict is None:
+                return  # like neither (a cloud's shadow, a person over it): cannot tell
+            gone = verdict
         if not gone:
             track.gone_since = None
         elif track.gone_since is None:

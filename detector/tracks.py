@@ -52,7 +52,7 @@ class Track:
     hits: int = 1
     transient: bool = False
     lit: bool = False  # seen as a light source (lit window, lamp) in a dim frame: never confirmed
-    matched: bool = False  # seen in a sample lit like its reference (needed to confirm)
+    matched: int = 0  # samples it was seen in lit like its reference (confirming needs a few)
     illumination: bool = False  # looks like light or shadow on the same surface, not a new thing
     look_noise: float = 0.0  # usual distance to its template where the reference cannot tell
     transient_checked: int = -(10**9)  # sample index of the last transient-model check
@@ -88,6 +88,7 @@ class Track:
             "strength": self.strength,
             "transient": self.transient,
             "looks": list(self.looks),
+            "matched": self.matched,
             "confirmed_at": self.confirmed_at,
             "reported": self.reported,
             "label": self.label,
@@ -109,6 +110,7 @@ class Track:
             strength=float(d.get("strength", 1.0)),
             transient=bool(d.get("transient", False)),
             looks=[bool(v) for v in d.get("looks", [])],
+            matched=int(d.get("matched", 0)),
             confirmed_at=None if d.get("confirmed_at") is None else float(d["confirmed_at"]),
             reported=bool(d.get("reported", True)),
             label=str(d.get("label", "change")),
@@ -215,3 +217,21 @@ def illumination_only(track: Track, obs: Observation) -> bool:
             return False  # the colour changed, and not evenly
     # the surface's own texture is still there (a slab laid on gravel would hide it)
     return texture_distance(track.crop(obs.norm), track.crop(obs.reference)) < TEXTURE_KEPT
+
+
+GONE_CLOSER = 0.8  # a place this much closer to one look than to the other looks like it
+
+
+def looks_gone(cur: np.ndarray, before: np.ndarray | None, after: np.ndarray) -> bool | None:
+    """Does a confirmed structure's place look as before it (True), as when it was
+    confirmed (False), or like neither (None)? Without a look from before, a place that
+    keeps the structure's own texture still has the structure."""
+    to_after = texture_distance(cur, after)
+    if before is None:
+        return to_after >= TEXTURE_KEPT
+    to_before = texture_distance(cur, before)
+    if to_before < GONE_CLOSER * to_after:
+        return True
+    if to_after < GONE_CLOSER * to_before:
+        return False
+    return None

@@ -11,12 +11,15 @@ tells such samples apart, before anything else runs on them:
   its recent trend;
 - **frozen** — the recorder repeats one frame (the grey image identical to the last
   sample's to within ``FROZEN_DIFF``, ``FROZEN_REPEATS`` times in a row; live sensors
-  never give the same picture twice);
+  never give the same picture twice); once frozen, a picture within ``FROZEN_NEAR`` of
+  the frozen one is still that frame (a recorder that re-encodes its repeats gives
+  copies that differ by a fraction of a grey level now and then);
 - **away** — another view (a PTZ dome on its preset tour, a camera turned): compared
   with the reference, more than ``AWAY_SHARE`` of the picture differs (no structure
   covers half the view), or the registration's phase-correlation peak collapses under
   ``AWAY_PEAK_DROP`` × its usual height while a tenth of the picture differs in
-  steady light.
+  steady light (the more differs, the less of a collapse it takes: under half the
+  usual height with three tenths differing).
 
 Such samples are skipped and counted (``counts``, by reason; :attr:`away` in all). When
 the view returns the pipeline resumes where it was, without a new warm-up (a preset
@@ -44,9 +47,12 @@ FLASH_SATURATED = 0.6  # share of pixels at ≥ 250 that makes a flash
 FLASH_JUMP = 2.2  # mean luma over this × its trend in one sample: a flash
 FROZEN_DIFF = 0.05  # mean |Δ grey| (0..255) under which two samples are the same frame
 FROZEN_REPEATS = 2  # the same frame this many times again: the recorder is frozen
+FROZEN_NEAR = 1.0  # mean |Δ grey| under which a picture is still the frozen one (re-encoded
+# copies of one frame differ by up to 0.8; live samples minutes apart by 1.7 and more)
 AWAY_SHARE = 0.5  # share of the picture changed that no structure can explain
 AWAY_PEAK_DROP = 0.3  # correlation peak under this × its usual height: another view
-AWAY_PEAK_SHARE = 0.1  # ... while at least this share of the picture differs
+AWAY_PEAK_SHARE = 0.1  # ... while at least this share of the picture differs; for each
+AWAY_PEAK_MAX = 0.5  # further share differing the peak may be as much higher, up to this
 PEAK_FOLLOW = 0.1  # how fast the usual peak height follows the samples in view
 
 
@@ -77,6 +83,7 @@ class ViewGuard:
         self._usual_peak: float | None = None
         self._told = False
         self._repeats = 0
+        self._frozen: np.ndarray | None = None  # the repeated picture, while frozen
 
     @property
     def away(self) -> int:
@@ -99,9 +106,14 @@ class ViewGuard:
             return ViewState.FLASH
         if float(gray.std()) < COVERED_SPREAD:
             return ViewState.COVERED
-        if last is not None and last.shape == gray.shape and _same(gray, last):
+        frozen, self._frozen = self._frozen, None
+        if frozen is not None and frozen.shape == gray.shape and _same(gray, frozen, FROZEN_NEAR):
+            self._frozen = frozen  # still the frozen frame, re-encoded
+            return ViewState.FROZEN
+        if last is not None and last.shape == gray.shape and _same(gray, last, FROZEN_DIFF):
             self._repeats += 1
             if self._repeats >= FROZEN_REPEATS:
+                self._frozen = gray
                 return ViewState.FROZEN
         else:
             self._repeats = 0
@@ -113,7 +125,8 @@ class ViewGuard:
         """Compared with the reference: is it another view?"""
         share = float(np.mean(distance[valid] > threshold_for(0.5))) if valid.any() else 0.0
         usual = peak if self._usual_peak is None else self._usual_peak
-        lost = steady and peak < max(0.05, AWAY_PEAK_DROP * usual) and share > AWAY_PEAK_SHARE
+        drop = min(AWAY_PEAK_MAX, AWAY_PEAK_DROP + share - AWAY_PEAK_SHARE)
+        lost = steady and share > AWAY_PEAK_SHARE and peak < max(0.05, drop * usual)
         return ViewState.AWAY if share > AWAY_SHARE or lost else ViewState.OK
 
     def in_view(self, prep: Prepared, peak: float | None) -> None:
@@ -166,6 +179,6 @@ class ViewGuard:
         self._luma_trend = prep.luma
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Are two grey images the same picture (a recorder repeating a frame)?"""
-    return float(np.mean(np.abs(a.astype(np.int16) - b))) < FROZEN_DIFF
+def _same(a: np.ndarray, b: np.ndarray, limit: float) -> bool:
+    """Are two grey images the same picture (mean |Δ grey| under ``limit``)?"""
+    return float(np.mean(np.abs(a.astype(np.int16) - b))) < limit

@@ -7,8 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.frames import LightMode
-from detector.reference import Reference, ReferenceSet
+from detector.frames import LightMode, texture_change
+from detector.reference import (
+    GAP_COUNTS,
+    AdaptClock,
+    Reference,
+    ReferenceSet,
+    sample_weight,
+    shade_free_median,
+)
 
 SHAPE = (40, 60)
 COLOR = (50, 75)
@@ -33,6 +40,55 @@ def test_warmup_median_ignores_a_walker_seen_in_few_samples() -> None:
     assert float(np.abs(ref.mean - scene).max()) < 0.2
     assert ref.valid().all()
     assert ref.luma == pytest.approx(100.0)
+
+
+def test_warmup_under_passing_clouds_draws_no_shadow_edges() -> None:
+    """Half the warm-up samples have a cloud's ragged shadow over a flat wall, its edge
+    elsewhere each time. The plain median switches between shaded and lit from pixel to
+    pixel and draws edges that no sample has; brought to one light first, the samples
+    agree, and a lit sample after the warm-up finds the wall unchanged."""
+    shape = (108, 192)
+    rng = np.random.default_rng(5)
+    wall = np.full(shape, 0.5, np.float32)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    samples = []
+    for i in range(10):
+        sample = wall + rng.normal(0, 0.03, shape)
+        if i % 2 == 0:
+            edge = 60 + 12 * i + 8 * np.sin(yy / 7.0 + i)
+            sample -= rng.uniform(0.6, 1.0) / (1 + np.exp(xx - edge))
+        samples.append(sample.astype(np.float32))
+    lit = (wall + rng.normal(0, 0.03, shape)).astype(np.float32)
+    inner = np.s_[10:-10, 10:-10]
+    plain = np.median(np.stack(samples), axis=0).astype(np.float32)
+    plain_change = float(texture_change(lit, plain, 7)[0][inner].max())
+    free_change = float(
+        texture_change(lit, shade_free_median(np.stack(samples)), 7)[0][inner].max()
+    )
+    assert free_change < 0.4 * plain_change and free_change < 0.1
+    ref = Reference(shape, COLOR, warmup=10)
+    for sample in samples:
+        ref.add_warmup(
+            sample, np.zeros((*shape, 2), np.float32), np.zeros((*COLOR, 3), np.uint8), 90.0
+        )
+    assert float(texture_change(lit, ref.mean, 7)[0][inner].max()) < 0.1  # the warm-up's own
+
+
+def test_a_gap_in_the_samples_does_not_carry_its_length_into_the_reference() -> None:
+    """Sampled every 5 min, then an hour with the lens covered: the first sample after it
+    weighs as a sample 15 min after the last, not an hour. A camera sampled every 30
+    min keeps its own interval."""
+    clock = AdaptClock(3600.0)
+    assert [clock.weight(t) for t in (0.0, 300.0)] == [sample_weight(0.0, 3600.0)] + [
+        pytest.approx(sample_weight(300.0, 3600.0))
+    ]
+    assert clock.weight(300.0 + 3900.0) == pytest.approx(sample_weight(GAP_COUNTS, 3600.0))
+    assert clock.weight(4500.0) == pytest.approx(sample_weight(300.0, 3600.0))
+    sparse = AdaptClock(3600.0)
+    weights = [sparse.weight(1800.0 * k) for k in range(3)]
+    assert weights[2] == pytest.approx(sample_weight(1800.0, 3600.0))
+    sparse.reset()
+    assert sparse.weight(9000.0) == sample_weight(0.0, 3600.0)  # a new start: no gap
 
 
 def _ready(warmup: int = 3) -> Reference:
