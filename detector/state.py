@@ -10,10 +10,12 @@ written atomically (a temporary file, then a rename).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from detector.frames import LightMode
 from detector.reference import ReferenceSet, write_json
 from detector.tracking import Tracker
 
@@ -28,7 +30,7 @@ class StateStore:
         refs.save(self.folder)
         write_json(self.folder / "tracks.json", tracker.to_json())
         tmp = self.folder / ".tracks.tmp.npz"
-        np.savez(tmp, **tracker.crops())  # type: ignore[arg-type]
+        np.savez(tmp, **_looks(tracker))  # type: ignore[arg-type]
         tmp.replace(self.folder / "tracks.npz")
 
     def load(self, refs: ReferenceSet, tracker: Tracker) -> bool:
@@ -41,5 +43,28 @@ class StateStore:
             crops = self.folder / "tracks.npz"
             if crops.is_file():
                 with np.load(crops) as data:
-                    tracker.load_crops({k: data[k] for k in data.files})
+                    _restore_looks(tracker, {k: data[k] for k in data.files})
         return True
+
+
+def _looks(tracker: Tracker) -> dict[str, np.ndarray]:
+    """The confirmed tracks' looks before and after, by ``<id>_<kind>_<mode>``."""
+    out = {}
+    for k in tracker.confirmed:
+        for kind, crops in (("before", k.before), ("after", k.templates)):
+            for mode, crop in crops.items():
+                out[f"{k.id}_{kind}_{mode.value}"] = crop
+    return out
+
+
+def _restore_looks(tracker: Tracker, crops: Mapping[str, np.ndarray]) -> None:
+    """Give restored confirmed tracks back their looks (so ``gone`` still works)."""
+    by_id = {k.id: k for k in tracker.confirmed}
+    for key, crop in crops.items():
+        ident, kind, mode = key.split("_", 2)
+        track = by_id.get(int(ident))
+        x1, y1, x2, y2 = track.box if track is not None else (0, 0, 0, 0)
+        if track is None or crop.shape != (y2 - y1, x2 - x1):
+            continue
+        target = track.before if kind == "before" else track.templates
+        target[LightMode(mode)] = crop.astype(np.float32)

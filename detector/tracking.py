@@ -385,24 +385,3 @@ class Tracker:
     def load_json(self, d: dict[str, Any]) -> None:
         self.tracks = [Track.from_json(k) for k in d.get("tracks", [])]
         self._next_id = max([int(d.get("next_id", 1))] + [k.id + 1 for k in self.tracks])
-
-    def crops(self) -> dict[str, np.ndarray]:
-        """The confirmed tracks' looks before and after, by ``<id>_<kind>_<mode>``."""
-        out = {}
-        for k in self.confirmed:
-            for kind, crops in (("before", k.before), ("after", k.templates)):
-                for mode, crop in crops.items():
-                    out[f"{k.id}_{kind}_{mode.value}"] = crop
-        return out
-
-    def load_crops(self, crops: Mapping[str, np.ndarray]) -> None:
-        """Give restored confirmed tracks back their looks (so ``gone`` still works)."""
-        by_id = {k.id: k for k in self.confirmed}
-        for key, crop in crops.items():
-            ident, kind, mode = key.split("_", 2)
-            track = by_id.get(int(ident))
-            x1, y1, x2, y2 = track.box if track is not None else (0, 0, 0, 0)
-            if track is None or crop.shape != (y2 - y1, x2 - x1):
-                continue
-            target = track.before if kind == "before" else track.templates
-            target[LightMode(mode)] = crop.astype(np.float32)

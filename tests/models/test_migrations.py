@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from models.migrate import current, head, upgrade
+from models.migrate import alembic_config, current, head, upgrade
 from models.tables import Base
 from sitewatch.cli import main
 from sitewatch.db import make_engine
@@ -25,6 +25,22 @@ def test_upgrade_from_empty_matches_the_models(db_url: str) -> None:
             )
         assert diff == [], f"models and migrations differ: {diff}"
         assert upgrade(engine) == head()  # idempotent
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_removes_every_table_and_upgrade_brings_them_back(db_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert current(engine) is None
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+        assert upgrade(engine) == head()
+        assert set(Base.metadata.tables) <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
