@@ -88,7 +88,7 @@ class Tracker:
                 self._seen.add(self._start(box, zone, strength, obs).id)
             elif owner.id in self._seen:  # another part of a track started in this sample
                 owner.box = bx.union([owner.box, box])
-                owner.templates[obs.mode] = owner.crop(obs.norm).copy()
+                owner.take_look(obs)
             elif owner.state is TrackState.PENDING:
                 matched.setdefault(owner.id, []).append((box, strength))
         started = set(self._seen)
@@ -131,8 +131,11 @@ class Tracker:
             # a window lit beside a new extension would restart its clock
             return keep
         for other in owners[1:]:
+            # a part beside it is growth, timed from that part; one on its own place
+            # (started while it counted as light: a cloud's shadow over it) is itself
+            if not self._settled(keep.box, other.box):
+                keep.stable_since = max(keep.stable_since, other.stable_since)
             keep.box = bx.union([keep.box, other.box])
-            keep.stable_since = max(keep.stable_since, other.stable_since)
             keep.matched = max(keep.matched, other.matched)
             keep.templates = {}
             self.tracks.remove(other)
@@ -148,7 +151,7 @@ class Tracker:
         track = Track(self._next_id, zone, box, obs.t, obs.t, obs.t, strength=strength)
         track.matched = int(obs.light_like)
         track.illumination = illumination_only(track, obs)
-        track.templates[obs.mode] = track.crop(obs.norm).copy()
+        track.take_look(obs)
         self._next_id += 1
         self.tracks.append(track)
         return track
@@ -175,7 +178,7 @@ class Tracker:
             return None
         template = track.templates.get(obs.mode)
         if template is None:
-            track.templates[obs.mode] = track.crop(obs.norm).copy()
+            track.take_look(obs)
             return True
         # it keeps its look when it differs from the template no more than it usually does:
         # a dim van leaving an infrared view changes a big box only a little, but at once
@@ -199,6 +202,9 @@ class Tracker:
         if self.comparable(track, obs):
             track.matched += int(obs.light_like)
             track.illumination = illumination_only(track, obs)
+            track.note_look(obs)
+        else:
+            track.last_look = track.tint = track.steady_since = None
         track.last_seen = obs.t
         self._seen.add(track.id)
         if parts:
@@ -211,18 +217,21 @@ class Tracker:
         template = track.templates.get(obs.mode)
         cur = track.crop(obs.norm)
         if template is None:
-            track.templates[obs.mode] = cur.copy()
+            track.take_look(obs)
         elif texture_distance(cur, template) > self.settle_texture:
-            # its own shading changed (the sun moved): the clock runs on; anything else
-            # that changes its look (more of it built) restarts it
+            # its look changed: light or shadow over the place (the sun moved) leaves the
+            # clock running; anything else (more of it built) restarts it — by day from the
+            # sample since which its look and colour have been kept from sample to sample,
+            # when that is later than the clock ran from (a template taken before its last
+            # part was added, its shading swinging slowly since)
             moved = np.abs(cur - template) > LOOK_CHANGED
             chroma = None if obs.chroma_diff is None else track.crop(obs.chroma_diff)
             if self.comparable(track, obs) and explained_by_light(
                 cur, track.crop(obs.reference), moved, chroma
             ):
-                track.templates[obs.mode] = cur.copy()
+                track.take_look(obs)
             else:
-                self._resettle(track, track.box, obs)
+                self._resettle(track, track.box, obs, since=track.steady_since)
 
     def _moved_or_grown(self, track: Track, new_box: Box, obs: Observation) -> bool:
         """Follow the region's extent; True when its stability clock had to restart.
@@ -236,7 +245,7 @@ class Tracker:
         iou = bx.iou(new_box, track.box)
         if iou >= 0.5 and bx.inside(track.box, new_box) >= 0.9:
             track.box = bx.union([track.box, new_box])
-            track.templates = {obs.mode: track.crop(obs.norm).copy()}
+            track.take_look(obs, fresh=True)
             return False
         if self.comparable(track, obs):
             if grown_by_light(track.box, new_box, obs):
@@ -245,7 +254,7 @@ class Tracker:
             sun = obs.mode is LightMode.DAY  # by day: shadows that move with the sun
             if sun and core and self._settled(core, new_box) and turned_back(track.box, core, obs):
                 track.box = new_box  # its morning shadow left, the rest is the same place
-                track.templates = {obs.mode: track.crop(obs.norm).copy()}
+                track.take_look(obs, fresh=True)
                 return False
         self._resettle(track, new_box, obs)
         return True
@@ -254,11 +263,14 @@ class Tracker:
         """Is ``new_box`` the same place as ``box`` (inside it, or overlapping it closely)?"""
         return bx.inside(new_box, box) >= 0.9 or bx.iou(new_box, box) >= self.settle_iou
 
-    def _resettle(self, track: Track, box: Box, obs: Observation) -> None:
-        """The region moved, grew or changed its look: its stability clock restarts."""
+    def _resettle(
+        self, track: Track, box: Box, obs: Observation, since: float | None = None
+    ) -> None:
+        """The region moved, grew or changed its look: its stability clock restarts, now or
+        ``since`` (when that was the last real change; never earlier than it ran from)."""
         track.box = box
-        track.stable_since = obs.t
-        track.templates = {obs.mode: track.crop(obs.norm).copy()}
+        track.stable_since = obs.t if since is None else max(track.stable_since, since)
+        track.take_look(obs, fresh=True)
         track.transient_checked = -(10**9)
         track.looks = []
 
@@ -308,7 +320,7 @@ class Tracker:
         track.before = {}
         if self.comparable(track, obs):
             track.before[obs.mode] = track.crop(obs.reference).copy()
-        track.templates = {obs.mode: track.crop(obs.norm).copy()}
+        track.take_look(obs, fresh=True)
 
     def _watch_confirmed(self, track: Track, obs: Observation) -> None:
         """Look for the confirmed structure's disappearance (changed back towards before)."""

@@ -65,6 +65,35 @@ class Track:
     evidence: str | None = None
     templates: dict[LightMode, np.ndarray] = field(default_factory=dict)
     before: dict[LightMode, np.ndarray] = field(default_factory=dict)
+    last_look: np.ndarray | None = None  # by day: its look in the latest sample …
+    tint: np.ndarray | None = None  # … and its colour (minus the reference's) …
+    steady_since: float | None = None  # … and since when both were kept sample to sample
+
+    def take_look(self, obs: Observation, fresh: bool = False) -> None:
+        """The place as it looks now becomes the template of this light mode (``fresh``:
+        the only template)."""
+        if fresh:
+            self.templates = {}
+        self.templates[obs.mode] = self.crop(obs.norm).copy()
+
+    def note_look(self, obs: Observation) -> None:
+        """Follow the box from sample to sample by day (where comparable): since when has it
+        kept both its texture (``STEADY_TEXTURE``) and its colour (``colour_kept``) from one
+        sample to the next? Unknown at night and after a new box."""
+        if obs.chroma_diff is None:
+            self.last_look = self.tint = self.steady_since = None
+            return
+        look, tint = self.crop(obs.norm), self.crop(obs.chroma_diff)
+        kept = (
+            self.last_look is not None
+            and self.tint is not None
+            and self.tint.shape == tint.shape
+            and colour_kept(self.tint, tint)
+            and texture_distance(look, self.last_look) <= STEADY_TEXTURE
+        )
+        if not kept:
+            self.steady_since = obs.t
+        self.last_look, self.tint = look.copy(), tint.copy()
 
     def box_mask(self, shape: tuple[int, int]) -> np.ndarray:
         m = np.zeros(shape, bool)
@@ -217,6 +246,23 @@ def illumination_only(track: Track, obs: Observation) -> bool:
             return False  # the colour changed, and not evenly
     # the surface's own texture is still there (a slab laid on gravel would hide it)
     return texture_distance(track.crop(obs.norm), track.crop(obs.reference)) < TEXTURE_KEPT
+
+
+SHADING_TINT = 0.1  # colour (log ratio) shift of a whole box that light alone may bring
+COLOUR_MOVED = 0.15  # a pixel whose colour moved this much more than the box's did changed …
+COLOUR_MOVED_SHARE = 0.02  # … and this share of such pixels is more of something built
+STEADY_TEXTURE = 0.12  # census distance between two samples of a place that kept its look
+
+
+def colour_kept(before: np.ndarray, now: np.ndarray) -> bool:
+    """Has a box kept its colour (h × w × 2, minus the reference's) from one sample to the
+    next? Light — the sun moving, a cloud, the afternoon's warmer tone — shifts it evenly
+    (by ``SHADING_TINT`` at most) while a face brightens or darkens and a shadow swings; a
+    part added, a tarp, a vehicle bring another colour to some of its pixels."""
+    dc = (now - before).reshape(-1, 2)
+    shift = np.median(dc, axis=0)
+    moved = np.abs(dc - shift).max(axis=1) > COLOUR_MOVED
+    return bool(np.all(np.abs(shift) <= SHADING_TINT)) and float(moved.mean()) <= COLOUR_MOVED_SHARE
 
 
 GONE_CLOSER = 0.8  # a place this much closer to one look than to the other looks like it

@@ -16,6 +16,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+# NumPy's OpenBLAS starts one thread per core when it is imported, and they spin: 0.15 s
+# of CPU per command on two cores, for the 3×3 systems the detector solves, and threads
+# that compete with the decoders of a worker's cameras. sitewatch's commands run one BLAS
+# thread unless the environment sets another number (read once, when NumPy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Order is the order in ``sitewatch --help``.
 COMMAND_MODULES = [
     "sitewatch.cli.config_cmd",

@@ -1,14 +1,18 @@
-"""In unsteady light (dusk, a passing cloud) pending candidates are not merged: changes
-appear all around a structure at once, and a merge would restart its clock."""
+"""Light and a pending candidate's clock. In unsteady light (dusk, a passing cloud) pending
+candidates are not merged: changes appear all around a structure at once, and a merge
+would restart its clock. A look changed by the sun alone restarts it where the last part
+was added, not where the change was noticed."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from detector.frames import LightMode
 from detector.tracking import Tracker
-from detector.tracks import Observation
+from detector.tracks import Observation, colour_kept
 
 SHAPE = (120, 160)
 BUILT = (40, 40, 70, 70)  # a structure pending since t = 0
@@ -72,3 +76,72 @@ def test_a_box_that_sheds_its_morning_shadow_keeps_its_clock(left_turned_back: b
     tracker.observe(later)
     assert shed.box == noon
     assert (shed.stable_since == 0.0) is left_turned_back
+
+
+def test_a_box_keeps_its_colour_under_light_and_not_when_a_part_is_added() -> None:
+    rng = np.random.default_rng(1)
+    before = rng.normal(0, 0.02, (30, 40, 2)).astype(np.float32)
+    assert colour_kept(before, before + np.float32(0.05))  # warmer afternoon light, evenly
+    assert not colour_kept(before, before + np.float32(0.3))  # all of it another colour
+    added = before.copy()
+    added[:4, :] += np.float32(0.4)  # a new course of bricks along a tenth of the box
+    assert not colour_kept(before, added)
+
+
+@pytest.mark.parametrize("case", ["steady", "jumps", "night"])
+def test_a_look_changed_only_by_light_since_the_last_part_restarts_the_clock_there(
+    case: str,
+) -> None:
+    """The shed's template was taken at its first sample, before its roof was on; the roof
+    (another colour) goes on at 30 min, then the sun turns its faces little by little until
+    the look differs from that template. The clock restarts at the roof, not at the sample
+    that noticed: by day the look and colour have been kept sample to sample since. Where
+    each sample looks unlike the last (traffic) or at night (no colour), it restarts now."""
+    rng = np.random.default_rng(2)
+    morning, afternoon = (rng.normal(0, 1, SHAPE).astype(np.float32) for _ in range(2))
+    tint = np.zeros((*SHAPE, 2), np.float32)
+    tracker = Tracker()
+    restarted: float | None = None
+    for k in range(40):
+        t = 600.0 * k
+        if k == 3:  # the roof: another colour over a fifth of the box
+            tint[40:46, 40:70] = 0.5
+        mix = 0.0 if k < 4 else min(1.0, 0.08 * (k - 3))
+        if case == "jumps" and k >= 4:
+            mix = float(k % 2)  # every other sample another look
+        obs = _obs(t, [BUILT], light_ok=True)
+        norm = ((1 - mix) * morning + mix * afternoon).astype(np.float32)
+        chroma = None if case == "night" else tint.copy()
+        mode = LightMode.INFRARED if case == "night" else LightMode.DAY
+        obs = dataclasses.replace(obs, norm=norm, chroma_diff=chroma, mode=mode)
+        before = tracker.tracks[0].stable_since if tracker.tracks else None
+        tracker.observe(obs)
+        (track,) = tracker.tracks
+        if before is not None and track.stable_since != before:
+            restarted = t
+            break
+    assert restarted is not None, "the look never changed enough"
+    if case == "steady":
+        assert track.stable_since == 1800.0  # the roof's sample
+    else:
+        assert track.stable_since == restarted
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_candidate_started_on_a_pending_place_while_it_counted_as_light(beside: bool) -> None:
+    """A cloud's shadow over the shed makes its track count as light for a sample; the
+    region seen next starts a candidate of its own on the same place, and the two are
+    merged in the sample after: the shed's clock runs on. A part beside it (another
+    place) is growth: the merged track is timed from that part."""
+    tracker = Tracker()
+    for t in (0.0, 300.0):
+        tracker.observe(_obs(t, [BUILT], light_ok=True))
+    (shed,) = tracker.tracks
+    shed.illumination = True  # as the shadow passed
+    other = (72, 40, 90, 70) if beside else (42, 38, 72, 72)
+    tracker.observe(_obs(600.0, [other], light_ok=True))
+    assert len(tracker.tracks) == 2  # not merged into a track that counted as light
+    shed.illumination = False  # the shadow has gone: the next sample sees both as one
+    tracker.observe(_obs(900.0, [BUILT, other] if beside else [other], light_ok=True))
+    assert tracker.tracks == [shed]
+    assert shed.stable_since == (600.0 if beside else 0.0)
