@@ -199,12 +199,11 @@ class Tracker:
             return
         track.misses = 0
         track.hits += 1
-        if self.comparable(track, obs):
+        comparable = self.comparable(track, obs)
+        if comparable:
             track.matched += int(obs.light_like)
             track.illumination = illumination_only(track, obs)
-            track.note_look(obs)
-        else:
-            track.last_look = track.tint = track.steady_since = None
+        track.note_look(obs, comparable)
         track.last_seen = obs.t
         self._seen.add(track.id)
         if parts:

@@ -76,11 +76,11 @@ class Track:
             self.templates = {}
         self.templates[obs.mode] = self.crop(obs.norm).copy()
 
-    def note_look(self, obs: Observation) -> None:
-        """Follow the box from sample to sample by day (where comparable): since when has it
-        kept both its texture (``STEADY_TEXTURE``) and its colour (``colour_kept``) from one
-        sample to the next? Unknown at night and after a new box."""
-        if obs.chroma_diff is None:
+    def note_look(self, obs: Observation, comparable: bool) -> None:
+        """Follow the box from sample to sample by day: since when has it kept both its
+        texture (``STEADY_TEXTURE``) and its colour (``colour_kept``) from one sample to
+        the next? Unknown at night, where the sample cannot be compared and after a new box."""
+        if obs.chroma_diff is None or not comparable:
             self.last_look = self.tint = self.steady_since = None
             return
         look, tint = self.crop(obs.norm), self.crop(obs.chroma_diff)
