@@ -60,11 +60,16 @@ DEPARTED_BLENDS = 0.35  # ... and the current box stands out less than this (it 
 DEPARTED_RATIO = 0.4  # ... and less than this share of what the reference showed
 DEPARTED_CONTRAST_DAY = 1.5  # the same by day, brightness and both colour ratios summed
 DEPARTED_BLENDS_DAY = 0.8
+COLOUR_STANDS_OUT = 0.3  # by day: a colour ratio standing out this much more than it did
 
 
-def stands_out(image: np.ndarray, box: Box) -> float:
+def stands_out(image: np.ndarray, box: Box, *, flat_blends: bool = False) -> float:
     """How much ``box`` differs from the ring around it (half its size wide) in ``image``:
-    median offset over the ring's spread, plus the log ratio of their spreads."""
+    median offset over the ring's spread, plus the log ratio of their spreads.
+
+    ``flat_blends``: a box more even than its ring does not stand out by its spread (a
+    patch of bare ground in a ring that crosses other ground; a van, a skip, a pile stands
+    out by more texture than the ground, if by texture at all)."""
     x1, y1, x2, y2 = box
     h, w = image.shape[:2]
     mx, my = max(3, (x2 - x1) // 2), max(3, (y2 - y1) // 2)
@@ -78,8 +83,8 @@ def stands_out(image: np.ndarray, box: Box) -> float:
     q1, med, q3 = np.percentile(around, (25, 50, 75))
     spread = float(q3 - q1) / 1.35 + 0.1
     offset = abs(float(np.median(inner)) - float(med)) / spread
-    ratio = abs(float(np.log((inner.std() + 0.05) / (around.std() + 0.05))))
-    return offset + ratio
+    ratio = float(np.log((inner.std() + 0.05) / (around.std() + 0.05)))
+    return offset + (max(0.0, ratio) if flat_blends else abs(ratio))
 
 
 def looks_departed(
@@ -94,13 +99,26 @@ def looks_departed(
     reference learnt it (a warm-up, a first night), the scene returning to normal.
 
     By day (``*_chroma``: (h, w, 2) colour maps) colour counts too: a blue roof on grass
-    stands out in colour even where its brightness blends in."""
+    stands out in colour even where its brightness blends in. Either brightness and both
+    colour ratios summed tell a departure, or brightness alone does — the reference
+    showing something brighter, darker or more textured than the ground there, not a
+    patch more even than its ring — while neither colour ratio stands out now more than
+    it did (a tan van gone from worn ground: its colour told nothing either way)."""
     before, now = stands_out(reference, box), stands_out(current, box)
     if current_chroma is None or reference_chroma is None:
-        limits = (DEPARTED_CONTRAST, DEPARTED_BLENDS)
-    else:
-        for k in range(2):
-            before += stands_out(reference_chroma[..., k], box)
-            now += stands_out(current_chroma[..., k], box)
-        limits = (DEPARTED_CONTRAST_DAY, DEPARTED_BLENDS_DAY)
-    return before >= limits[0] and now < limits[1] and now < DEPARTED_RATIO * before
+        return _blends_now(before, now, DEPARTED_CONTRAST, DEPARTED_BLENDS)
+    colour_before = [stands_out(reference_chroma[..., k], box) for k in range(2)]
+    colour_now = [stands_out(current_chroma[..., k], box) for k in range(2)]
+    summed = (before + sum(colour_before), now + sum(colour_now))
+    if _blends_now(*summed, DEPARTED_CONTRAST_DAY, DEPARTED_BLENDS_DAY):
+        return True
+    evened = [stands_out(current_chroma[..., k], box, flat_blends=True) for k in range(2)]
+    colour_kept = all(
+        a <= b + COLOUR_STANDS_OUT for a, b in zip(evened, colour_before, strict=True)
+    )
+    standing = stands_out(reference, box, flat_blends=True)
+    return colour_kept and _blends_now(standing, now, DEPARTED_CONTRAST, DEPARTED_BLENDS)
+
+
+def _blends_now(before: float, now: float, contrast: float, blends: float) -> bool:
+    return before >= contrast and now < blends and now < DEPARTED_RATIO * before

@@ -287,14 +287,16 @@ def absorb_rates(
     rate: float, changed: np.ndarray, in_view: np.ndarray, tracks: Iterable[Track]
 ) -> np.ndarray:
     """Per-pixel update weights: ``rate`` where nothing changed, a quarter of it where
-    something did, nothing inside a pending track (unless it is only light or shadow),
+    something did, nothing inside a pending track (unless it is only light or shadow and
+    was never seen by day as more than that: a cloud's shadow over a pile of materials
+    makes it look like shade on the ground for a sample),
     nothing where a confirmed structure's place changed, nothing out of view."""
     out = np.full(changed.shape, rate, np.float32)
     out[changed] = rate / 4
     for track in tracks:
         x1, y1, x2, y2 = track.box
         if track.confirmed_at is None:
-            out[y1:y2, x1:x2] = rate if track.illumination else 0.0
+            out[y1:y2, x1:x2] = rate if track.illumination and not track.solid else 0.0
         else:
             out[y1:y2, x1:x2][changed[y1:y2, x1:x2]] = 0.0
     out[~in_view] = 0.0

@@ -31,7 +31,6 @@ from detector.tracks import (
     TrackState,
     explained_by_light,
     grown_by_light,
-    illumination_only,
     looks_gone,
     texture_distance,
     turned_back,
@@ -137,6 +136,7 @@ class Tracker:
                 keep.stable_since = max(keep.stable_since, other.stable_since)
             keep.box = bx.union([keep.box, other.box])
             keep.matched = max(keep.matched, other.matched)
+            keep.solid |= other.solid
             keep.templates = {}
             self.tracks.remove(other)
             self._seen.discard(other.id)
@@ -150,7 +150,7 @@ class Tracker:
     def _start(self, box: Box, zone: str, strength: float, obs: Observation) -> Track:
         track = Track(self._next_id, zone, box, obs.t, obs.t, obs.t, strength=strength)
         track.matched = int(obs.light_like)
-        track.illumination = illumination_only(track, obs)
+        track.judge_light(obs)
         track.take_look(obs)
         self._next_id += 1
         self.tracks.append(track)
@@ -202,7 +202,7 @@ class Tracker:
         comparable = self.comparable(track, obs)
         if comparable:
             track.matched += int(obs.light_like)
-            track.illumination = illumination_only(track, obs)
+            track.judge_light(obs)
         track.note_look(obs, comparable)
         track.last_seen = obs.t
         self._seen.add(track.id)

@@ -54,6 +54,7 @@ class Track:
     lit: bool = False  # seen as a light source (lit window, lamp) in a dim frame: never confirmed
     matched: int = 0  # samples it was seen in lit like its reference (confirming needs a few)
     illumination: bool = False  # looks like light or shadow on the same surface, not a new thing
+    solid: bool = False  # once seen by day as more than light or shadow (``seen_solid``)
     look_noise: float = 0.0  # usual distance to its template where the reference cannot tell
     transient_checked: int = -(10**9)  # sample index of the last transient-model check
     looks: list[bool] = field(default_factory=list)  # latest transient-model verdicts
@@ -95,6 +96,12 @@ class Track:
             self.steady_since = obs.t
         self.last_look, self.tint = look.copy(), tint.copy()
 
+    def judge_light(self, obs: Observation) -> None:
+        """Is the change in its box only light or shadow now (``illumination_only``)? Has
+        it been seen by day as more than that (``seen_solid``)?"""
+        self.illumination = illumination_only(self, obs)
+        self.solid |= seen_solid(self, obs)
+
     def box_mask(self, shape: tuple[int, int]) -> np.ndarray:
         m = np.zeros(shape, bool)
         x1, y1, x2, y2 = self.box
@@ -118,6 +125,7 @@ class Track:
             "transient": self.transient,
             "looks": list(self.looks),
             "matched": self.matched,
+            "solid": self.solid,
             "confirmed_at": self.confirmed_at,
             "reported": self.reported,
             "label": self.label,
@@ -140,6 +148,7 @@ class Track:
             transient=bool(d.get("transient", False)),
             looks=[bool(v) for v in d.get("looks", [])],
             matched=int(d.get("matched", 0)),
+            solid=bool(d.get("solid", False)),
             confirmed_at=None if d.get("confirmed_at") is None else float(d["confirmed_at"]),
             reported=bool(d.get("reported", True)),
             label=str(d.get("label", "change")),
@@ -246,6 +255,13 @@ def illumination_only(track: Track, obs: Observation) -> bool:
             return False  # the colour changed, and not evenly
     # the surface's own texture is still there (a slab laid on gravel would hide it)
     return texture_distance(track.crop(obs.norm), track.crop(obs.reference)) < TEXTURE_KEPT
+
+
+def seen_solid(track: Track, obs: Observation) -> bool:
+    """Is the track seen now as more than light or shadow (``track.illumination`` just
+    judged)? Told by day only, in light like the reference's, where colour tells a shade
+    from a thing; at night a lamp's uneven pool would pass for one."""
+    return obs.chroma_diff is not None and obs.light_like and not track.illumination
 
 
 SHADING_TINT = 0.1  # colour (log ratio) shift of a whole box that light alone may bring

@@ -217,6 +217,33 @@ def test_something_that_left_is_told_from_something_that_came() -> None:
     assert stands_out(with_van, box) > 2 * stands_out(empty, box)
 
 
+def test_a_van_gone_from_worn_ground_is_a_departure_by_brightness_by_day() -> None:
+    """By day a van's place that now blends in by brightness is a departure although the
+    ground it stood on is worn to a slightly other tint than its surroundings: the van's
+    own tint was no further off, so colour tells nothing either way (summed with
+    brightness it used to veto). A place whose colour stands out more than it did (a
+    blue roof where the van stood) is not one, nor one whose reference stood out only by
+    being more even than its ring."""
+    rng = np.random.default_rng(4)
+    empty = _ground(rng)
+    colour = rng.normal(0.0, 0.1, (*empty.shape, 2)).astype(np.float32)
+    box, place = (30, 20, 50, 35), (slice(20, 35), slice(30, 50))
+    colour[place] += 0.09  # worn ground
+    with_van, van_colour = empty.copy(), colour.copy()
+    with_van[place] = 1.6 + rng.normal(0, 0.1, (15, 20))
+    van_colour[place] = rng.normal(0.09, 0.1, (15, 20, 2))  # a tan van
+    assert looks_departed(empty, with_van, box, colour, van_colour)
+    assert not looks_departed(with_van, empty, box, van_colour, colour)  # it arrived
+    roof = colour.copy()
+    roof[place] = rng.normal(-0.5, 0.05, (15, 20, 2))
+    assert not looks_departed(empty, with_van, box, roof, van_colour)
+    # bare ground, more even than the ground around it, where an excavator of about its
+    # tint now digs: the reference showed nothing standing there, nothing left
+    bare = empty.copy()
+    bare[place] = rng.normal(0.25, 0.1, (15, 20))
+    assert not looks_departed(empty, bare, box, colour, colour)
+
+
 def test_more_work_at_night_on_a_structure_confirmed_by_day_is_not_its_demolition() -> None:
     """A slow build confirmed by day (its look before known by day only) goes on through
     an infrared night whose reference learnt it after the confirmation: the night's

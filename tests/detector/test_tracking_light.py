@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from detector.frames import LightMode
+from detector.reference import absorb_rates
 from detector.tracking import Tracker
-from detector.tracks import Observation, colour_kept
+from detector.tracks import Observation, Track, colour_kept
 
 SHAPE = (120, 160)
 BUILT = (40, 40, 70, 70)  # a structure pending since t = 0
@@ -145,3 +146,40 @@ def test_a_candidate_started_on_a_pending_place_while_it_counted_as_light(beside
     tracker.observe(_obs(900.0, [BUILT, other] if beside else [other], light_ok=True))
     assert tracker.tracks == [shed]
     assert shed.stable_since == (600.0 if beside else 0.0)
+
+
+@pytest.mark.parametrize("first", ["pile by day", "shadow", "pile at night"])
+def test_a_cloud_over_a_pending_pile_does_not_let_the_reference_learn_it(first: str) -> None:
+    """A low pile of materials under a cloud's shadow looks like shade on the ground: its
+    box is evenly darker and keeps the ground's texture. The slow update learns the place
+    of a pending candidate that is only light or shadow (a shadow that settled), but not
+    of one once seen by day as more than that: learnt a little in every shaded sample, the
+    pile would fade from the comparison and never be confirmed. At night, without colour
+    to tell a thing from a lamp's uneven pool, being seen so does not count."""
+    rng = np.random.default_rng(5)
+    ground = rng.normal(0, 1, SHAPE).astype(np.float32)
+    x1, y1, x2, y2 = BUILT
+    pile, shaded = ground.copy(), ground.copy()
+    pile[y1:y2, x1:x2] = rng.normal(1.5, 0.5, (y2 - y1, x2 - x1))  # its own surface
+    shaded[y1:y2, x1:x2] -= 0.8  # the ground's own texture, evenly darker
+    its_colours, even = np.zeros((*SHAPE, 2), np.float32), np.zeros((*SHAPE, 2), np.float32)
+    its_colours[y1:y2, x1:x2] = rng.normal(0.2, 0.15, (y2 - y1, x2 - x1, 2))
+    changed = np.zeros(SHAPE, bool)
+    changed[y1:y2, x1:x2] = True
+    everywhere = np.ones(SHAPE, bool)
+    looks = {
+        "pile by day": (LightMode.DAY, pile, its_colours),
+        "shadow": (LightMode.DAY, shaded, even),
+        "pile at night": (LightMode.INFRARED, pile, None),
+    }
+    tracker = Tracker()
+    for k, (mode, norm, tint) in enumerate([looks[first], looks[first], looks["shadow"]]):
+        regions = [(BUILT, "yard", 2.0)] if k == 0 else []  # then followed by its pixels
+        seen = (changed, everywhere, everywhere, regions)
+        tracker.observe(Observation(300.0 * k, k, mode, norm, ground, *seen, chroma_diff=tint))
+    (track,) = tracker.tracks
+    solid = first == "pile by day"
+    assert track.illumination and track.solid is solid
+    rate = absorb_rates(0.1, changed, everywhere, tracker.tracks)
+    assert float(rate[y1:y2, x1:x2].max()) == (0.0 if solid else pytest.approx(0.1))
+    assert Track.from_json(track.to_json()).solid is solid  # kept across a restart
