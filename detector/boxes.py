@@ -20,6 +20,11 @@ def area(b: BoxF) -> float:
     return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
 
 
+def side(b: Box) -> int:
+    """The longer side of ``b``."""
+    return max(b[2] - b[0], b[3] - b[1])
+
+
 def intersection(a: BoxF, b: BoxF) -> float:
     """Area of the overlap of ``a`` and ``b``."""
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))

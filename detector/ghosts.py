@@ -102,8 +102,9 @@ def looks_departed(
     stands out in colour even where its brightness blends in. Either brightness and both
     colour ratios summed tell a departure, or brightness alone does — the reference
     showing something brighter, darker or more textured than the ground there, not a
-    patch more even than its ring — while neither colour ratio stands out now more than
-    it did (a tan van gone from worn ground: its colour told nothing either way)."""
+    patch more even than its ring, and the place now neither (bare ground, even if more
+    even than its ring) — while neither colour ratio stands out now more than it did (a
+    tan van gone from worn ground: its colour told nothing either way)."""
     before, now = stands_out(reference, box), stands_out(current, box)
     if current_chroma is None or reference_chroma is None:
         return _blends_now(before, now, DEPARTED_CONTRAST, DEPARTED_BLENDS)
@@ -117,7 +118,8 @@ def looks_departed(
         a <= b + COLOUR_STANDS_OUT for a, b in zip(evened, colour_before, strict=True)
     )
     standing = stands_out(reference, box, flat_blends=True)
-    return colour_kept and _blends_now(standing, now, DEPARTED_CONTRAST, DEPARTED_BLENDS)
+    empty = stands_out(current, box, flat_blends=True)
+    return colour_kept and _blends_now(standing, empty, DEPARTED_CONTRAST, DEPARTED_BLENDS)
 
 
 def _blends_now(before: float, now: float, contrast: float, blends: float) -> bool:

@@ -314,13 +314,16 @@ class CameraPipeline:
         """Confirm due tracks and report gone ones; absorb both into the references."""
         events: list[Event] = []
         for track in self.tracker.confirm_due(cam.maps.confirm_after, obs.t):
-            before = self._before(cam, s, self._knowing(cam, s, track, obs))
+            knowing = self._knowing(cam, s, track, obs)
+            before = self._before(cam, s, knowing)
             if self._departed(cam, s, track, obs, before):  # the scene returned to normal
                 self.tracker.remove(track)
                 self._absorb_track(cam, s, track.box, relearn=True)
                 continue
             event = cam.events.confirmed(track, s.taken.frame.bgr(), before, s.shift, obs.t)
-            self.tracker.mark_confirmed(track, obs, event)
+            refs = cam.refs.modes.items()
+            elsewhere = {m: r.mean for m, r in refs if r is knowing and m is not s.mode}
+            self.tracker.mark_confirmed(track, obs, event, elsewhere)
             self._absorb_track(cam, s, track.box)
             if event is not None:
                 events.append(self._with_evidence(cam, s, event, before))

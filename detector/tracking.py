@@ -6,12 +6,11 @@ while its box stays put and its texture matches the template taken when it settl
 changing its look restarts the clock. A track is confirmed once it has been stable for
 ``confirm_after`` seconds of stream time, is seen in the current sample, has been seen
 in light like its reference's, and is neither transient (people, vehicles), a light
-source, nor only light or shadow on the same surface. Samples
-in which the track's place cannot be compared (a reference still warming up after
-dusk) count neither way; up to ``max_missed`` comparable samples without it are
-tolerated. A confirmed track is known: it never fires again. If the place then
-changes back towards what it looked like before, for ``confirm_after`` again, the
-track reports ``gone``.
+source, nor only light or shadow on the same surface. Samples in which the track's
+place cannot be compared (a reference still warming up after dusk) count neither way;
+up to ``max_missed`` comparable samples without it are tolerated. A confirmed track is
+known: it never fires again. If the place then changes back towards what it looked
+like before, for ``confirm_after`` again, the track reports ``gone``.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ LOOK_JUMP = 4.0  # … or this many times its usual distance to its template
 LOOK_WINDOW = 5  # the transient model's latest looks that decide whether a track is transient
 MATCHED_SAMPLES = 3  # samples lit like its reference's a track needs before it is confirmed
 GONE_CHANGED = 0.35  # share of a confirmed box changed that may mean it is gone (its look tells)
+Refs = Mapping[LightMode, np.ndarray] | None  # references' pictures by light mode
 
 
 class Tracker:
@@ -102,17 +102,16 @@ class Tracker:
         (lights and mere light or shadow stay apart: they never make a structure bigger;
         in unsteady light none are merged)."""
         # a change on or just beside a known structure (its shadow as the sun moves, an
-        # edge the box missed) is that structure, unless it is at least half its size
-        # (of any size while the structure is new: a slow build is reported once, when its
-        # first part has stood for confirm_after, and what is added later is that build)
+        # edge the box missed) is that structure, unless it is at least half its size; while
+        # the structure is new, a change of any size up to its own size away (a slow build
+        # is reported once, when its first part has stood for confirm_after, and what is
+        # added later is that build, also a course a little above the part confirmed)
         confirmed = [
             k
             for k in self.confirmed
             if bx.overlap(box, k.box) > 0.3
-            or (
-                bx.touch(box, k.box, self.touch)
-                and (bx.area(box) < 0.5 * bx.area(k.box) or self._growing(k, t))
-            )
+            or (self._growing(k, t) and bx.touch(box, k.box, max(self.touch, bx.side(k.box))))
+            or (bx.touch(box, k.box, self.touch) and bx.area(box) < 0.5 * bx.area(k.box))
         ]
         if confirmed:
             return max(confirmed, key=lambda k: bx.overlap(box, k.box))
@@ -307,18 +306,20 @@ class Tracker:
             self.tracks.remove(track)
         return kept
 
-    def mark_confirmed(self, track: Track, obs: Observation, event: Event | None) -> None:
+    def mark_confirmed(
+        self, track: Track, obs: Observation, event: Event | None, elsewhere: Refs = None
+    ) -> None:
         """Remember what was reported (``event``; None: its class does not count in the
-        zone, so it is known but never reported, and never reported gone either) and what
-        the place looked like before; the track never fires again."""
+        zone: never reported, nor gone) and the place before it — in ``elsewhere``, other
+        light modes' references, where this sample's does not know it (confirmed at dusk
+        by its look: the night cannot tell more work from a demolition then)."""
         track.state = TrackState.CONFIRMED
         track.confirmed_at = obs.t
         track.reported = event is not None
         if event is not None:
             track.label, track.score = event.label, event.score
-        track.before = {}
-        if self.comparable(track, obs):
-            track.before[obs.mode] = track.crop(obs.reference).copy()
+        known = {obs.mode: obs.reference} if self.comparable(track, obs) else elsewhere or {}
+        track.before = {mode: track.crop(ref).copy() for mode, ref in known.items()}
         track.take_look(obs, fresh=True)
 
     def _watch_confirmed(self, track: Track, obs: Observation) -> None:

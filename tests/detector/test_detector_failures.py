@@ -267,6 +267,33 @@ def test_more_work_at_night_on_a_structure_confirmed_by_day_is_not_its_demolitio
     assert built.gone_since is None and tracker.gone_due({"yard": 7200.0}, 600.0 * 30) == []
 
 
+@pytest.mark.parametrize("known_by_day", [True, False])
+def test_a_build_confirmed_at_dusk_by_its_look_keeps_its_place_from_before_by_day(
+    known_by_day: bool,
+) -> None:
+    """A slow build confirmed in the first infrared sample of the night, where the new
+    infrared reference does not know its place, has its look from before in the day
+    reference. Kept, the night's changes as the work goes on are not taken for its
+    demolition; without any look from before, each new course would be."""
+    shape, box = (60, 80), (20, 20, 50, 40)
+    rng = np.random.default_rng(6)
+    ground = rng.normal(0, 1, shape).astype(np.float32)
+    ir, nowhere, visible = LightMode.INFRARED, np.zeros(shape, bool), np.ones(shape, bool)
+    changed = np.zeros(shape, bool)
+    changed[20:40, 20:50] = True
+    tracker = Tracker()
+    built = Track(1, "yard", box, 0.0, 0.0, 0.0)
+    tracker.tracks.append(built)
+    dusk = Observation(0.0, 0, ir, ground, ground, changed, nowhere, visible, [])
+    tracker.mark_confirmed(built, dusk, None, {LightMode.DAY: ground} if known_by_day else None)
+    assert list(built.before) == ([LightMode.DAY] if known_by_day else [])
+    for k in range(1, 8):
+        work = rng.normal(0, 1, shape).astype(np.float32)  # another course every sample
+        obs = Observation(600.0 * k, k, ir, work, work * 0, changed, visible, visible, [])
+        tracker.observe(obs)
+    assert (built.gone_since is None) is known_by_day
+
+
 def test_a_demolition_is_timed_through_a_sample_that_looks_like_neither() -> None:
     """A shed confirmed, then taken down: its place looks as before from then on, but for
     one sample that looks like neither (a cloud's shadow, people over it). That sample

@@ -13,7 +13,7 @@ import pytest
 from detector.frames import LightMode
 from detector.reference import absorb_rates
 from detector.tracking import Tracker
-from detector.tracks import Observation, Track, colour_kept
+from detector.tracks import Observation, Track, TrackState, colour_kept
 
 SHAPE = (120, 160)
 BUILT = (40, 40, 70, 70)  # a structure pending since t = 0
@@ -183,3 +183,18 @@ def test_a_cloud_over_a_pending_pile_does_not_let_the_reference_learn_it(first: 
     rate = absorb_rates(0.1, changed, everywhere, tracker.tracks)
     assert float(rate[y1:y2, x1:x2].max()) == (0.0 if solid else pytest.approx(0.1))
     assert Track.from_json(track.to_json()).solid is solid  # kept across a restart
+
+
+@pytest.mark.parametrize("days", [0, 2])
+def test_a_course_built_above_a_new_structure_is_that_structure(days: int) -> None:
+    """A slow build's first part was confirmed; through the night a course goes up a
+    little above it, further than boxes count as touching. While the structure is new
+    (a day), a change up to its own size away is more of it, not a second structure;
+    days later it is a change of its own."""
+    tracker = Tracker()
+    built = Track(1, "yard", (118, 76, 144, 87), 0.0, 0.0, 0.0, state=TrackState.CONFIRMED)
+    built.confirmed_at = 0.0
+    tracker.tracks.append(built)
+    t = 3600.0 + days * 86400.0
+    tracker.observe(_obs(t, [(120, 52, 159, 62)], light_ok=True))  # 14 px above it
+    assert len(tracker.pending) == days // 2
