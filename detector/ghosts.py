@@ -63,28 +63,42 @@ DEPARTED_BLENDS_DAY = 0.8
 COLOUR_STANDS_OUT = 0.3  # by day: a colour ratio standing out this much more than it did
 
 
-def stands_out(image: np.ndarray, box: Box, *, flat_blends: bool = False) -> float:
-    """How much ``box`` differs from the ring around it (half its size wide) in ``image``:
-    median offset over the ring's spread, plus the log ratio of their spreads.
+@dataclass(frozen=True)
+class Contrast:
+    """How ``box`` differs from the ring around it (half its size wide) in one picture:
+    the median offset over the ring's spread and the log ratio of their spreads."""
 
-    ``flat_blends``: a box more even than its ring does not stand out by its spread (a
-    patch of bare ground in a ring that crosses other ground; a van, a skip, a pile stands
-    out by more texture than the ground, if by texture at all)."""
-    x1, y1, x2, y2 = box
-    h, w = image.shape[:2]
-    mx, my = max(3, (x2 - x1) // 2), max(3, (y2 - y1) // 2)
-    ox1, oy1, ox2, oy2 = max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)
-    outer = image[oy1:oy2, ox1:ox2]
-    ring = np.ones(outer.shape[:2], bool)
-    ring[y1 - oy1 : y2 - oy1, x1 - ox1 : x2 - ox1] = False
-    inner, around = image[y1:y2, x1:x2].ravel(), outer[ring].ravel()
-    if inner.size < 16 or around.size < 16:
-        return 0.0
-    q1, med, q3 = np.percentile(around, (25, 50, 75))
-    spread = float(q3 - q1) / 1.35 + 0.1
-    offset = abs(float(np.median(inner)) - float(med)) / spread
-    ratio = float(np.log((inner.std() + 0.05) / (around.std() + 0.05)))
-    return offset + (max(0.0, ratio) if flat_blends else abs(ratio))
+    offset: float
+    ratio: float  # > 0: the box is more textured than its ring
+
+    @classmethod
+    def of(cls, image: np.ndarray, box: Box) -> Contrast:
+        x1, y1, x2, y2 = box
+        h, w = image.shape[:2]
+        mx, my = max(3, (x2 - x1) // 2), max(3, (y2 - y1) // 2)
+        ox1, oy1, ox2, oy2 = max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)
+        outer = image[oy1:oy2, ox1:ox2]
+        ring = np.ones(outer.shape[:2], bool)
+        ring[y1 - oy1 : y2 - oy1, x1 - ox1 : x2 - ox1] = False
+        inner, around = image[y1:y2, x1:x2].ravel(), outer[ring].ravel()
+        if inner.size < 16 or around.size < 16:
+            return cls(0.0, 0.0)
+        q1, med, q3 = np.percentile(around, (25, 50, 75))
+        spread = float(q3 - q1) / 1.35 + 0.1
+        offset = abs(float(np.median(inner)) - float(med)) / spread
+        return cls(offset, float(np.log((inner.std() + 0.05) / (around.std() + 0.05))))
+
+    def score(self, flat_blends: bool = False) -> float:
+        """Offset plus spread ratio. ``flat_blends``: a box more even than its ring does
+        not stand out by its spread (a patch of bare ground in a ring that crosses other
+        ground; a van, a skip, a pile stands out by more texture than the ground, if by
+        texture at all)."""
+        return self.offset + (max(0.0, self.ratio) if flat_blends else abs(self.ratio))
+
+
+def stands_out(image: np.ndarray, box: Box, *, flat_blends: bool = False) -> float:
+    """How much ``box`` differs from the ring around it in ``image`` (``Contrast.score``)."""
+    return Contrast.of(image, box).score(flat_blends)
 
 
 def looks_departed(
@@ -105,20 +119,20 @@ def looks_departed(
     patch more even than its ring, and the place now neither (bare ground, even if more
     even than its ring) — while neither colour ratio stands out now more than it did (a
     tan van gone from worn ground: its colour told nothing either way)."""
-    before, now = stands_out(reference, box), stands_out(current, box)
+    was, now = Contrast.of(reference, box), Contrast.of(current, box)
     if current_chroma is None or reference_chroma is None:
-        return _blends_now(before, now, DEPARTED_CONTRAST, DEPARTED_BLENDS)
-    colour_before = [stands_out(reference_chroma[..., k], box) for k in range(2)]
-    colour_now = [stands_out(current_chroma[..., k], box) for k in range(2)]
-    summed = (before + sum(colour_before), now + sum(colour_now))
-    if _blends_now(*summed, DEPARTED_CONTRAST_DAY, DEPARTED_BLENDS_DAY):
+        return _blends_now(was.score(), now.score(), DEPARTED_CONTRAST, DEPARTED_BLENDS)
+    colour_was = [Contrast.of(reference_chroma[..., k], box).score() for k in range(2)]
+    colour_now = [Contrast.of(current_chroma[..., k], box) for k in range(2)]
+    summed_was = was.score() + sum(colour_was)
+    summed_now = now.score() + sum(c.score() for c in colour_now)
+    if _blends_now(summed_was, summed_now, DEPARTED_CONTRAST_DAY, DEPARTED_BLENDS_DAY):
         return True
-    evened = [stands_out(current_chroma[..., k], box, flat_blends=True) for k in range(2)]
     colour_kept = all(
-        a <= b + COLOUR_STANDS_OUT for a, b in zip(evened, colour_before, strict=True)
+        c.score(flat_blends=True) <= w + COLOUR_STANDS_OUT
+        for c, w in zip(colour_now, colour_was, strict=True)
     )
-    standing = stands_out(reference, box, flat_blends=True)
-    empty = stands_out(current, box, flat_blends=True)
+    standing, empty = was.score(flat_blends=True), now.score(flat_blends=True)
     return colour_kept and _blends_now(standing, empty, DEPARTED_CONTRAST, DEPARTED_BLENDS)
 
 
