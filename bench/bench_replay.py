@@ -17,7 +17,9 @@
    confirmations (after ``confirm_after`` × 1.25 + 3 samples, at most 20 minutes over
    ``confirm_after``), samples skipped as not in view, and latency (confirmation time
    minus completion time, scene minutes) — for the standard scenes and for each failure
-   class (``ghosts``, other ``views``, ``late`` confirmations).
+   class (``ghosts``, other ``views``, ``late`` confirmations). The pipeline runs as
+   ``sitewatch replay`` runs it by default: YOLOX-nano as transient model and the shipped
+   structure model as labeler (which overrules YOLOX where it recognises a structure).
 3. Labels: the structure model's AP50 per class on the held-out synthetic images, before
    (the figures recorded for the weights this model replaced) and after (the shipped
    weights, measured now) — ``bench/bench_structure_ap.py`` does the measuring.
@@ -50,6 +52,7 @@ import yaml
 
 if TYPE_CHECKING:
     from detector.backends.base import Backend
+    from detector.structure import StructureLabeler
     from synth.scene import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,14 +229,17 @@ def bench_suite(workdir: Path, variants: list[tuple[int, float | None]]) -> None
     """Recall, false reports, duplicates, late, gone and latency: the standard scenes, then
     each failure class (ghosts, other views, late confirmations), per variant set."""
     from detector.backends import load_backend
+    from sitewatch.evaluation import shipped_labeler
     from synth.suite import failure_classes, failure_scenes, standard_suite
 
     transient = load_backend(YOLOX) if YOLOX.is_file() else None
+    labeler = shipped_labeler()  # as `sitewatch replay` runs: it overrules YOLOX on excavators
     failing = {sc.name for sc in failure_scenes()}
     groups = {"standard": [sc for sc in standard_suite() if sc.name not in failing]}
     groups |= failure_classes()
     print("\nsuite (480x270 H.264, one sample per keyframe;")
-    print(f"transient model: {'YOLOX-nano' if transient else 'none'})")
+    print(f"transient model: {'YOLOX-nano' if transient else 'none'}; ", end="")
+    print(f"structure model: {'the shipped one' if labeler else 'none'})")
     header = f"{'set':30s} {'scenes':>6s} {'recall':>9s} {'false':>6s} {'dup':>4s} {'late':>5s}"
     header += f" {'gone':>5s} {'away':>5s} {'latency min (mean/max)':>24s}"
     print(header)
@@ -244,7 +250,7 @@ def bench_suite(workdir: Path, variants: list[tuple[int, float | None]]) -> None
             else f", seed+{offset}" + (f", clouds {clouds:g}" if clouds is not None else "")
         )
         for group, scenes in groups.items():
-            _suite_row(workdir, f"{group}{label}", scenes, offset, clouds, transient)
+            _suite_row(workdir, f"{group}{label}", scenes, offset, clouds, transient, labeler)
 
 
 def _suite_row(
@@ -254,6 +260,7 @@ def _suite_row(
     offset: int,
     clouds: float | None,
     transient: Backend | None,
+    labeler: StructureLabeler | None,
 ) -> None:
     from sitewatch.evaluation import run_video
     from synth.evaluation import score
@@ -268,7 +275,7 @@ def _suite_row(
         sc = dataclasses.replace(sc, **changes)  # type: ignore[arg-type]
         video = workdir / f"{sc.name}_s{sc.seed}_c{sc.clouds:g}.mp4"
         truth = write_video(sc, str(video))
-        replay = run_video(sc, video, transient=transient)
+        replay = run_video(sc, video, transient=transient, labeler=labeler)
         slack = min(1200.0, 0.25 * sc.confirm_after + 3 * sc.seconds_per_frame * sc.gop)
         r = score(truth, replay.events, slack=slack)
         found, expected = found + r.found, expected + r.expected

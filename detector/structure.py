@@ -10,7 +10,7 @@ light) or sees it only faintly. ``None`` means no structure class was found at a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +154,14 @@ class StructureLabeler:
         overlap = iou_many(box, earlier.xyxy[same])
         scores = earlier.confidence[same][overlap >= self.same_iou]
         return float(scores.max()) if len(scores) else 0.0
+
+
+def labeler_for(backend: Backend, model: Path, wanted: Iterable[str]) -> StructureLabeler | None:
+    """The labeler ``sitewatch replay`` and the worker use: the ``wanted`` classes that
+    ``backend`` (loaded from ``model``) knows, with the model's calibrated confidences;
+    None when it knows none of them."""
+    known = set(backend.names.values())
+    classes = [c for c in sorted(set(wanted)) if c in known]
+    if not classes:
+        return None
+    return StructureLabeler(backend, classes, floors=load_label_floors(model))

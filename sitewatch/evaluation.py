@@ -19,6 +19,7 @@ from detector.events import event_json
 from detector.pipeline import CameraPipeline
 from detector.replay import replay
 from detector.settings import DetectorSettings
+from detector.structure import StructureLabeler, default_structure_model, labeler_for
 from geofence import Mask, Zone
 from streams import StreamSettings, open_source
 from synth.scene import Scenario
@@ -36,6 +37,19 @@ class Replay:
     away: dict[str, int] = field(default_factory=dict)  # samples not in view, by reason
     new_views: int = 0  # views that never came back and were learnt afresh
     departures: int = 0  # changes absorbed as something leaving
+
+
+def shipped_labeler(settings: DetectorSettings | None = None) -> StructureLabeler | None:
+    """The shipped structure model as ``sitewatch replay`` labels with it when the config
+    names no model (the settings' ``structure_classes``, calibrated confidences); None when
+    the weights are not shipped."""
+    from detector.backends import load_backend
+
+    path = default_structure_model()
+    if not path.is_file():
+        return None
+    classes = (settings or DetectorSettings()).structure_classes
+    return labeler_for(load_backend(path), path, classes)
 
 
 def pipeline_for(

@@ -63,7 +63,7 @@ def build_pipeline(
 
 def structure_labeler(site: SiteConfig) -> StructureLabeler | None:
     """The structure labeler: the configured model, else the shipped one when present."""
-    from detector.structure import default_structure_model, load_label_floors
+    from detector.structure import default_structure_model, labeler_for
 
     det = site.detector
     path = det.structure_model
@@ -71,12 +71,7 @@ def structure_labeler(site: SiteConfig) -> StructureLabeler | None:
         path = default_structure_model()
         if not path.is_file():
             return None
-    backend = shared_backend(path, det.threads)
-    known = set(backend.names.values())
     wanted = {c for c in det.structure_classes} | {
         c for cam in site.cameras for z in cam.zones for c in (z.structure_classes or [])
     }
-    classes = [c for c in sorted(wanted) if c in known]
-    if not classes:
-        return None
-    return StructureLabeler(backend, classes, floors=load_label_floors(path))
+    return labeler_for(shared_backend(path, det.threads), path, wanted)

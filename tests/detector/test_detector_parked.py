@@ -72,6 +72,19 @@ def test_one_look_that_misses_a_parked_van_does_not_clear_it() -> None:
     assert not van.transient and van.stable_since == 3600.0
 
 
+def test_a_van_found_in_about_half_the_looks_stays_transient() -> None:
+    """A van that the model finds in 4 of 7 looks, two of the latest three missed (a
+    held-out ``parked_vehicle``): still a vehicle, its hours do not count."""
+    tracker = Tracker()
+    van = _parked(tracker)
+    for k, found in enumerate([True, True, True, False, False, True, False], start=1):
+        _look(tracker, van, 900.0 * k, found)
+    assert van.transient and van.stable_since == 900.0 * 6
+    t = 900.0 * 6 + CONFIRM["yard"]
+    tracker.observe(_obs(t))
+    assert tracker.confirm_due(CONFIRM, t) == []
+
+
 def test_a_machine_seen_as_a_truck_now_and_then_is_not_transient() -> None:
     tracker = Tracker()
     machine = _parked(tracker)

@@ -15,9 +15,8 @@ import pytest
 
 from detector.backends import load_backend
 from detector.backends.base import Backend
-from detector.settings import DEFAULT_STRUCTURE_CLASSES
-from detector.structure import StructureLabeler, default_structure_model
-from sitewatch.evaluation import run_video
+from detector.structure import StructureLabeler
+from sitewatch.evaluation import run_video, shipped_labeler
 from synth.evaluation import score
 from synth.scene import write_video
 from synth.suite import get_scenario, suite_names
@@ -35,12 +34,7 @@ def transient(shared_data: Path) -> Backend:
 @pytest.fixture(scope="module")
 def labeler() -> StructureLabeler | None:
     """The shipped structure model, as ``sitewatch replay`` uses it (None if not shipped)."""
-    path = default_structure_model()
-    if not path.is_file():
-        return None
-    backend = load_backend(path)
-    classes = [c for c in DEFAULT_STRUCTURE_CLASSES if c in backend.names.values()]
-    return StructureLabeler(backend, classes)
+    return shipped_labeler()
 
 
 @pytest.mark.slow

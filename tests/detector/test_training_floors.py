@@ -39,3 +39,14 @@ def test_the_worker_labeler_uses_the_calibrated_confidences_next_to_its_model(
     shutil.copyfile(label_floors_path(shipped), label_floors_path(bare))
     again = structure_labeler(_site(bare))
     assert again is not None and again.floors == labeler.floors
+
+
+def test_the_evaluation_labels_as_the_worker_does() -> None:
+    """The bench and the suite replay scenes with the labeler the config's wiring builds."""
+    from sitewatch.evaluation import shipped_labeler
+
+    worker, evaluation = structure_labeler(_site(None)), shipped_labeler()
+    assert worker is not None and evaluation is not None
+    assert evaluation.floors == worker.floors == load_label_floors(default_structure_model())
+    assert set(evaluation.classes) == set(_site(None).detector.structure_classes)
+    assert set(evaluation.classes) <= set(worker.classes)
