@@ -39,9 +39,7 @@ LOOK_CHANGED = 0.5  # normalised grey difference to its template that counts as 
 GROWTH_WINDOW = 86400.0  # s after confirmation during which a structure may still grow
 LOOK_FLOOR = 0.06  # a place unknown to the reference keeps its look within this distance …
 LOOK_JUMP = 4.0  # … or this many times its usual distance to its template
-# the transient model's latest looks that decide whether a track is transient: enough
-# that a van found in about half of them stays flagged (5 let one found in 4 of 7 go)
-LOOK_WINDOW = 9
+LOOK_WINDOW = 9  # the transient model's latest looks that decide (5 let a van seen in 4 of 7 go)
 MATCHED_SAMPLES = 3  # samples lit like its reference's a track needs before it is confirmed
 GONE_CHANGED = 0.35  # share of a confirmed box changed that may mean it is gone (its look tells)
 Refs = Mapping[LightMode, np.ndarray] | None  # references' pictures by light mode
